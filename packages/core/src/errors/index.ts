@@ -1,0 +1,18 @@
+export { SandboxError, defineErrorMarker, type SandboxErrorOptions } from "./sandbox-error.js";
+export { AbortedError } from "./aborted-error.js";
+export { AuthenticationError, type AuthenticationErrorOptions } from "./authentication-error.js";
+export { BackendNotInstalledError, type BackendNotInstalledErrorOptions } from "./backend-not-installed-error.js";
+export { CapabilityUnsupportedError, type CapabilityUnsupportedErrorOptions } from "./capability-unsupported-error.js";
+export { CommandFailedError, type CommandFailedErrorOptions } from "./command-failed-error.js";
+export { CommandTimeoutError, type CommandTimeoutErrorOptions } from "./command-timeout-error.js";
+export { ConnectionError, type ConnectionErrorOptions } from "./connection-error.js";
+export { ProtocolError, type ProtocolErrorOptions } from "./protocol-error.js";
+export { RateLimitError, type RateLimitErrorOptions } from "./rate-limit-error.js";
+export { RequestTimeoutError, type RequestTimeoutErrorOptions } from "./request-timeout-error.js";
+export { SandboxClosedError } from "./sandbox-closed-error.js";
+export { SandboxNotFoundError } from "./sandbox-not-found-error.js";
+export { ServerError, type ServerErrorOptions } from "./server-error.js";
+export { UnknownBackendError, type UnknownBackendErrorOptions } from "./unknown-backend-error.js";
+export { UnsafeArchiveError, type UnsafeArchiveErrorOptions } from "./unsafe-archive-error.js";
+export { ValidationError, type ValidationErrorOptions } from "./validation-error.js";
+export { FileNotFoundError, type FileNotFoundErrorOptions } from "./file-not-found-error.js";

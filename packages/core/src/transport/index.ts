@@ -1,0 +1,2 @@
+// The HTTP transport (undici + p-retry); see issue "Core transport and archives".
+export {};
