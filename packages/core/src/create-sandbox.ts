@@ -1,10 +1,9 @@
 import type { BackendName, BackendOptionsByName, LocalBackendOptions, RemoteBackendOptions } from "./backends/backend-options.js";
 import { loadBackendModule } from "./backends/load-backend.js";
 import { ValidationError } from "./errors/validation-error.js";
-import { checkMs, createCallContext } from "./internal/call-context.js";
+import { checkMs, createCallContext, untilAborted } from "./internal/call-context.js";
 import { Sandbox, type SandboxSettings } from "./sandbox.js";
 import type { SandboxBackendV1, SandboxConnectionV1 } from "./spec/v1/backend.js";
-import type { CallContextV1 } from "./spec/v1/call-context.js";
 import type { CreateRequestV1, ResourceRequestV1 } from "./spec/v1/types.js";
 import { traced } from "./tracing.js";
 
@@ -129,9 +128,10 @@ export async function createSandbox(config: SandboxConfig = {}, env: Readonly<Re
     backend = module.createBackend(backendOptions, env);
     ownsBackend = true;
   }
+  const cleanups: Promise<void>[] = [];
   try {
-    const connection = await open(backend, sandboxOptions);
-    return new Sandbox(backend, connection, {
+    const connection = await open(backend, sandboxOptions, cleanups);
+    const settings: SandboxSettings = {
       execTimeoutMs: sandboxOptions.execTimeoutMs,
       execGraceMs: sandboxOptions.execGraceMs,
       maxOutputBytes: sandboxOptions.maxOutputBytes,
@@ -139,14 +139,47 @@ export async function createSandbox(config: SandboxConfig = {}, env: Readonly<Re
       onClose: sandboxOptions.onClose ?? (sandboxOptions.attach === undefined ? "destroy" : "detach"),
       onDisposeError: sandboxOptions.onDisposeError,
       ownsBackend,
-    });
+    };
+    try {
+      return new Sandbox(backend, connection, settings);
+    } catch (error) {
+      // The settings were refused after the sandbox was made: do not leak it.
+      if (sandboxOptions.attach === undefined) cleanups.push(discard(backend, connection));
+      else cleanups.push(connection.release?.().catch(() => undefined) ?? Promise.resolve());
+      throw error;
+    }
   } catch (error) {
-    if (ownsBackend) await backend.close().catch(() => undefined);
+    if (ownsBackend) {
+      // Close the backend only once a sandbox still being created has been destroyed through it.
+      if (cleanups.length === 0) await backend.close().catch(() => undefined);
+      else void settleWithin(Promise.allSettled(cleanups), DISCARD_TIMEOUT_MS).then(() => backend.close().catch(() => undefined));
+    }
     throw error;
   }
 }
 
-async function open(backend: SandboxBackendV1, options: SandboxOptions): Promise<SandboxConnectionV1> {
+/** How long a sandbox created after its caller gave up may take to be destroyed. */
+const DISCARD_TIMEOUT_MS = 30_000;
+
+/** Waits for `promise`, but no longer than `ms`. */
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref?.();
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
+
+async function open(backend: SandboxBackendV1, options: SandboxOptions, cleanups: Promise<void>[]): Promise<SandboxConnectionV1> {
   const attaching = options.attach !== undefined;
   const operation = attaching ? "attach" : "create";
   const call = createCallContext({ signal: options.signal, timeoutMs: checkMs(options.timeoutMs, "timeoutMs") });
@@ -161,38 +194,21 @@ async function open(backend: SandboxBackendV1, options: SandboxOptions): Promise
   };
   const pending = attaching ? backend.attach(options.attach!, call) : backend.create(request, call);
   try {
-    return await traced(attaching ? "sandkit:attach" : "sandkit:create", { ...where, operation }, () => untilAborted(pending, call));
+    return await traced(attaching ? "sandkit:attach" : "sandkit:create", { ...where, operation }, () => untilAborted(pending, call.signal));
   } catch (error) {
     // The backend may still finish creating after we gave up: destroy what it makes.
     if (!attaching) {
-      pending.then(
-        (connection) => discard(backend, connection),
-        () => undefined,
+      cleanups.push(
+        pending.then(
+          (connection) => discard(backend, connection),
+          () => undefined,
+        ),
       );
     }
     throw call.fail(error, where);
   } finally {
     call.dispose();
   }
-}
-
-/** Settles with `promise`, or rejects as soon as the call's signal aborts (even if the backend ignores it). */
-function untilAborted<T>(promise: Promise<T>, call: CallContextV1): Promise<T> {
-  if (call.signal.aborted) return Promise.reject(call.signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(call.signal.reason);
-    call.signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        call.signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        call.signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 async function discard(backend: SandboxBackendV1, connection: SandboxConnectionV1): Promise<void> {

@@ -6,7 +6,7 @@ import { SandboxError } from "./errors/sandbox-error.js";
 import { ValidationError } from "./errors/validation-error.js";
 import type { CallOptions, ExecOptions, ExecResult, RunCodeOptions } from "./exec-types.js";
 import { SandboxFiles } from "./files/sandbox-files.js";
-import { checkMs, createCallContext } from "./internal/call-context.js";
+import { checkMs, createCallContext, untilAborted } from "./internal/call-context.js";
 import { resolveSandboxPath } from "./paths.js";
 import type { SandboxBackendV1, SandboxConnectionV1 } from "./spec/v1/backend.js";
 import type { BackendCapabilitiesV1, CapabilityName } from "./spec/v1/capabilities.js";
@@ -131,7 +131,7 @@ export class Sandbox implements AsyncDisposable {
   }
 
   /** Runs a shell command line with `sh -c`. Same result and options as `exec`. */
-  sh(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async sh(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     if (typeof command !== "string" || command.length === 0) {
       throw new ValidationError("command must be a non-empty string", { field: "command", operation: "sh", backend: this.backend });
     }
@@ -225,27 +225,37 @@ export class Sandbox implements AsyncDisposable {
     const timeoutMs = this.#settings.disposeTimeoutMs ?? DEFAULT_DISPOSE_TIMEOUT_MS;
     const errors: unknown[] = [];
     if (mode === "destroy") {
+      // A destroy that ignores its signal is cut off at the deadline.
       const call = createCallContext({ timeoutMs });
       const where = { backend: this.backend, operation: "destroy", sandboxId: this.id };
       try {
-        await traced("sandkit:destroy", { ...where, operation: "destroy" }, () => this.#backend.destroy(this.id, call));
+        await traced("sandkit:destroy", { ...where, operation: "destroy" }, () => untilAborted(this.#backend.destroy(this.id, call), call.signal));
       } catch (error) {
         errors.push(call.fail(error, where));
       } finally {
         call.dispose();
       }
     }
+    // Client-side cleanup runs whatever happened to the destroy, with its own deadline.
+    const call = createCallContext({ timeoutMs });
     try {
-      await this.#connection.release?.();
-    } catch (error) {
-      errors.push(error);
-    }
-    if (this.#settings.ownsBackend === true) {
-      try {
-        await this.#backend.close();
-      } catch (error) {
-        errors.push(error);
+      const release = this.#connection.release?.bind(this.#connection);
+      if (release !== undefined) {
+        try {
+          await untilAborted(release(), call.signal);
+        } catch (error) {
+          errors.push(call.fail(error, { backend: this.backend, operation: "release", sandboxId: this.id }));
+        }
       }
+      if (this.#settings.ownsBackend === true) {
+        try {
+          await untilAborted(this.#backend.close(), call.signal);
+        } catch (error) {
+          errors.push(call.fail(error, { backend: this.backend, operation: "close", sandboxId: this.id }));
+        }
+      }
+    } finally {
+      call.dispose();
     }
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, `closing sandbox ${this.id} failed in ${errors.length} ways`);
@@ -268,7 +278,10 @@ export class Sandbox implements AsyncDisposable {
     const call = createCallContext({ signal: options.signal, timeoutMs: checkMs(options.timeoutMs, "timeoutMs"), owner: this.#closing.signal });
     const where = { backend: this.backend, operation, sandboxId: this.id };
     try {
-      return await traced(`sandkit:${operation}` as TraceChannelName, { ...details, ...where }, () => fn(call));
+      // Nothing starts once the caller has given up, and the caller's promise settles at the
+      // abort or deadline even when a backend is slow to honour its signal.
+      if (call.signal.aborted) throw call.signal.reason;
+      return await traced(`sandkit:${operation}` as TraceChannelName, { ...details, ...where }, () => untilAborted(fn(call), call.signal));
     } catch (error) {
       throw call.fail(error, where);
     } finally {

@@ -45,7 +45,13 @@ export interface TraceContext {
   readonly command?: string | undefined;
   /** The sandbox path of a file operation. */
   readonly path?: string | undefined;
+  /**
+   * Set by the channel when the operation succeeds: a summary, never contents. For `exec` and
+   * `runCode`, `{ exitCode, signal, timedOut, durationMs }`; for a read, `{ bytes }`; for a
+   * listing, `{ entries }`; otherwise `undefined`.
+   */
   result?: unknown;
+  /** Set by the channel when the operation fails: the error (a `SandboxError` whose message is redacted). */
   error?: unknown;
 }
 
@@ -60,9 +66,28 @@ function channel(name: TraceChannelName): diagnosticsChannel.TracingChannel<unkn
   return found;
 }
 
-/** Runs `fn` inside the named tracing channel (cheap when nobody subscribes). */
-export function traced<T>(name: TraceChannelName, context: TraceContext, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` inside the named tracing channel (cheap when nobody subscribes). Subscribers see a
+ * summary of the result (see {@link TraceContext.result}), never file contents or output.
+ */
+export async function traced<T>(name: TraceChannelName, context: TraceContext, fn: () => Promise<T>): Promise<T> {
   const ch = channel(name);
   if (!ch.hasSubscribers) return fn();
-  return ch.tracePromise(fn, context);
+  let value: T | undefined;
+  await ch.tracePromise(async () => {
+    value = await fn();
+    return summarize(value);
+  }, context);
+  return value as T;
+}
+
+/** What of a result is safe to publish: exit status and sizes, no contents. */
+function summarize(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { bytes: value.byteLength };
+  if (Array.isArray(value)) return { entries: value.length };
+  if (typeof value === "object" && value !== null && "exitCode" in value && "timedOut" in value) {
+    const r = value as { exitCode: unknown; signal?: unknown; timedOut: unknown; durationMs?: unknown };
+    return { exitCode: r.exitCode, signal: r.signal ?? null, timedOut: r.timedOut, durationMs: r.durationMs };
+  }
+  return undefined;
 }

@@ -44,6 +44,7 @@ export function createCallContext(options: {
   }
   if (timeoutMs !== undefined && !controller.signal.aborted) {
     timer = setTimeout(() => {
+      if (controller.signal.aborted) return; // aborted first: that is what happened, not a timeout
       timedOut = true;
       controller.abort(new RequestTimeoutError(`deadline of ${timeoutMs} ms passed`, { timeoutMs }));
     }, timeoutMs);
@@ -55,15 +56,17 @@ export function createCallContext(options: {
     fail(error, where) {
       if (!controller.signal.aborted) return error;
       if (timedOut) {
-        if (RequestTimeoutError.isInstance(error)) return error;
+        // The backend's own timeout error has details; the bare deadline reason gets the call's location.
+        if (RequestTimeoutError.isInstance(error) && error !== controller.signal.reason) return error;
         return new RequestTimeoutError(`${where.operation ?? "operation"} did not finish within ${timeoutMs} ms`, {
           ...where,
           timeoutMs,
-          cause: SandboxError.isInstance(error) ? error : undefined,
+          cause: SandboxError.isInstance(error) && error !== controller.signal.reason ? error : undefined,
         });
       }
       if (AbortedError.isInstance(error)) return error;
-      if (SandboxError.isInstance(error) && !isAbortLike(error)) return error;
+      // A backend that rethrows the signal's reason (e.g. the sandbox's SandboxClosedError) was aborted, not failed.
+      if (SandboxError.isInstance(error) && !isAbortLike(error) && error !== controller.signal.reason) return error;
       const closing = options.owner?.aborted === true && options.signal?.aborted !== true;
       return new AbortedError(
         closing ? `${where.operation ?? "operation"} was aborted because the sandbox is closing` : `${where.operation ?? "operation"} was aborted`,
@@ -86,4 +89,29 @@ export function throwIfAborted(signal: AbortSignal, where: SandboxErrorOptions):
   if (!signal.aborted) return;
   if (SandboxError.isInstance(signal.reason)) throw signal.reason;
   throw new AbortedError(`${where.operation ?? "operation"} was aborted`, { ...where, cause: signal.reason });
+}
+
+/**
+ * Settles with `promise`, or rejects with the signal's reason as soon as `signal` aborts, even if
+ * whatever produced `promise` ignores the signal. A late rejection of `promise` is handled.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
