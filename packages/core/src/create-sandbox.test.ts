@@ -1,4 +1,14 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+
+// The workspace now holds real adapter packages that the loader can see; point the remote names at
+// packages that certainly are not installed, so "not installed" is tested whatever the workspace holds.
+vi.mock("./backends/known-backends.js", async (importOriginal) => {
+  const original = await importOriginal<typeof import("./backends/known-backends.js")>();
+  const absent = Object.fromEntries(
+    Object.keys(original.KNOWN_BACKENDS).map((name) => [name, { packageName: name === "local" ? "@sandkit/local" : `@sandkit-absent/${name}` }]),
+  );
+  return { ...original, KNOWN_BACKENDS: absent };
+});
 import { KNOWN_BACKEND_NAMES } from "./backends/known-backends.js";
 import { createBackend, createSandbox } from "./create-sandbox.js";
 import { AbortedError, BackendNotInstalledError, RequestTimeoutError, ServerError, UnknownBackendError, ValidationError } from "./errors/index.js";
@@ -34,16 +44,16 @@ describe("createSandbox by name", () => {
   it("a known name whose package is absent is BackendNotInstalledError naming the package", async () => {
     const error = await rejection(createSandbox({ backend: "noxrunner", url: "http://127.0.0.1:9" }));
     expect(BackendNotInstalledError.isInstance(error)).toBe(true);
-    expect(error).toMatchObject({ packageName: "@sandkit/noxrunner", backend: "noxrunner" });
-    expect((error as Error).message).toContain("npm install @sandkit/noxrunner");
+    expect(error).toMatchObject({ packageName: "@sandkit-absent/noxrunner", backend: "noxrunner" });
+    expect((error as Error).message).toContain("npm install @sandkit-absent/noxrunner");
     const viaCreateBackend = await rejection(createBackend("microsandbox", { url: "http://127.0.0.1:9" }));
-    expect(viaCreateBackend).toMatchObject({ code: "BACKEND_NOT_INSTALLED", packageName: "@sandkit/microsandbox" });
+    expect(viaCreateBackend).toMatchObject({ code: "BACKEND_NOT_INSTALLED", packageName: "@sandkit-absent/microsandbox" });
   });
 
   it("with no backend given, SANDKIT_BACKEND from the env object decides", async () => {
     const env = { SANDKIT_BACKEND: "noxrunner", SANDKIT_URL: "http://127.0.0.1:9", SANDKIT_API_KEY: "sk-env-123456" };
     const error = await rejection(createSandbox({}, env));
-    expect(error).toMatchObject({ code: "BACKEND_NOT_INSTALLED", packageName: "@sandkit/noxrunner" });
+    expect(error).toMatchObject({ code: "BACKEND_NOT_INSTALLED", packageName: "@sandkit-absent/noxrunner" });
     expect((error as Error).message).not.toContain("sk-env-123456");
     const unknown = await rejection(createSandbox({}, { SANDKIT_BACKEND: "bogus" }));
     expect(UnknownBackendError.isInstance(unknown)).toBe(true);

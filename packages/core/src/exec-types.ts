@@ -17,7 +17,10 @@ export interface ExecOptions {
   readonly check?: boolean | undefined;
   /** Bytes kept per stream; the rest is dropped and the result says so. Default: the sandbox's `maxOutputBytes`. */
   readonly maxOutputBytes?: number | undefined;
-  /** Receives stdout text as it arrives (at the end on `buffered` backends). */
+  /**
+   * Receives stdout text as it arrives (at the end on `buffered` backends). On `live` backends it
+   * gets all output, also past `maxOutputBytes`, which caps only what the result keeps.
+   */
   readonly onStdout?: ((text: string) => void) | undefined;
   /** Receives stderr text as it arrives (at the end on `buffered` backends). */
   readonly onStderr?: ((text: string) => void) | undefined;

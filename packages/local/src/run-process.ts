@@ -165,8 +165,15 @@ export function startProcess(request: ProcessRequest): RunningProcess {
   pgid = child.pid;
   if (pgid !== undefined) trackGroup(pgid);
 
-  child.stdout!.on("data", (chunk: Buffer) => forward("stdout", stdout.push(chunk)));
-  child.stderr!.on("data", (chunk: Buffer) => forward("stderr", stderr.push(chunk)));
+  // The result keeps at most maxOutputBytes per stream; live output gets every byte.
+  child.stdout!.on("data", (chunk: Buffer) => {
+    stdout.push(chunk);
+    forward("stdout", chunk);
+  });
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr.push(chunk);
+    forward("stderr", chunk);
+  });
   if (child.stdin !== null && request.stdin !== undefined) {
     child.stdin.on("error", () => {
       // EPIPE: the command exited without reading all of its input. Not an error of the run.

@@ -57,7 +57,10 @@ export interface ExecRequestV1 {
   readonly timeoutMs?: number | undefined;
   /** Bytes kept per stream; beyond it output is dropped and the result says it was truncated. */
   readonly maxOutputBytes: number;
-  /** Called with output as it arrives (live backends) or once at the end (buffered ones). */
+  /**
+   * Called with output as it arrives (live backends) or once at the end (buffered ones). Live
+   * backends pass every byte, including what lies past `maxOutputBytes` and is not kept in the result.
+   */
   readonly onOutput?: ((chunk: OutputChunkV1) => void) | undefined;
 }
 
