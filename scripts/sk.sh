@@ -75,7 +75,7 @@ case "$task" in
       --outputFile.json=test-results/vitest.json "${workers[@]}" "$@"
     rc=$?
     set -e
-    node scripts/test-summary.mjs test-results/vitest.json || rc=1
+    node scripts/test-summary.mjs test-results/vitest.json "$rc" || rc=1
     exit "$rc"
     ;;
   sandkit)

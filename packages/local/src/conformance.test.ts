@@ -20,7 +20,7 @@ function localConformance(isolation: "none" | "bubblewrap", extra: BackendConfor
     {
       capabilities: {
         exec: { stream: "live", stdin: true, env: true, cwd: true },
-        files: "per-file",
+        files: "native-archive",
         ttl: "keep-alive",
         metrics: true,
         codeLanguages: ["python", "javascript"],

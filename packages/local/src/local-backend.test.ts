@@ -40,7 +40,7 @@ describe("LocalBackend lifecycle", () => {
     expect(backend.name).toBe("local");
     expect(backend.capabilities).toEqual({
       exec: { stream: "live", stdin: true, env: true, cwd: true },
-      files: "per-file",
+      files: "native-archive",
       ttl: "keep-alive",
       metrics: true,
       codeLanguages: ["python", "javascript"],

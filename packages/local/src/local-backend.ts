@@ -93,7 +93,7 @@ export class LocalBackend implements SandboxBackendV1 {
     }
     const capabilities: BackendCapabilitiesV1 = Object.freeze({
       exec: Object.freeze({ stream: "live", stdin: true, env: true, cwd: true }),
-      files: "per-file",
+      files: "native-archive",
       ttl: "keep-alive",
       metrics: true,
       codeLanguages: Object.freeze(Object.keys(CODE_RUNNERS)),

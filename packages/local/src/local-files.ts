@@ -1,7 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { type FileHandle, lstat, open, readdir, rename, unlink } from "node:fs/promises";
-import { type ByteSourceV1, type CallContextV1, type FileEntryV1, type SandboxFilesV1, throwIfAborted } from "@sandkit/core";
+import { join } from "node:path";
+import {
+  type ByteSourceV1,
+  type CallContextV1,
+  extractArchive,
+  type FileEntryV1,
+  packDirectory,
+  type SandboxFilesV1,
+  throwIfAborted,
+} from "@sandkit/core";
 import { BACKEND_NAME, type ErrorSite, errnoOf, fileSystemError, invalid, notFound } from "./local-errors.js";
 import { openDirectoryChain } from "./pinned-dir.js";
 import { removeEntry } from "./remove-tree.js";
@@ -171,6 +180,29 @@ export class LocalFiles implements SandboxFilesV1 {
       if (code === "ENOTDIR" || code === "EEXIST") throw invalid(`${target.sandboxPath} (or a parent) exists and is not a directory`, "path", site);
       throw fileSystemError(error, target.sandboxPath, "path", site);
     }
+  }
+
+  /**
+   * Unpacks a tar or tar.gz stream into a workspace directory (created if missing) through core's
+   * hostile-input extractor: entries that would leave the directory, links that escape it and
+   * special files are refused with `UnsafeArchiveError`.
+   */
+  async uploadArchive(dir: string, archive: AsyncIterable<Uint8Array>, call: CallContextV1): Promise<void> {
+    const site = await this.#begin("files.upload", call);
+    await this.mkdir(dir, call);
+    const target = await this.#resolve(dir, true, site);
+    await extractArchive(archive, join(this.#workspace.dir, ...target.segments), { signal: call.signal, operation: "files.upload" });
+  }
+
+  /** Packs a workspace directory into a tar stream (links kept as links, special files left out). */
+  async downloadArchive(dir: string, call: CallContextV1): Promise<AsyncIterable<Uint8Array>> {
+    const site = await this.#begin("files.download", call);
+    const target = await this.#resolve(dir, true, site);
+    if (!target.exists) throw notFound(target.sandboxPath, site);
+    const hostDir = join(this.#workspace.dir, ...target.segments);
+    const info = await lstat(hostDir);
+    if (!info.isDirectory()) throw invalid(`${target.sandboxPath} is not a directory`, "path", site);
+    return packDirectory(hostDir, { signal: call.signal, operation: "files.download" });
   }
 
   async #begin(operation: string, call: CallContextV1): Promise<ErrorSite> {

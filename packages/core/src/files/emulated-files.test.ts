@@ -134,8 +134,9 @@ describe("createEmulatedFiles", () => {
   it("missing paths are FileNotFoundError; a directory where a file is expected is ValidationError", async () => {
     const call = createCallContext({});
     const missing = join(root, "missing");
-    for (const op of [files().read(missing, { maxBytes: 10 }, call), files().list(missing, call)]) {
-      const error = await rejection(op);
+    // Start each operation only when it is awaited, so no rejection is left unhandled meanwhile.
+    for (const op of [() => files().read(missing, { maxBytes: 10 }, call), () => files().list(missing, call)]) {
+      const error = await rejection(op());
       expect(FileNotFoundError.isInstance(error)).toBe(true);
       expect(error).toMatchObject({ path: missing });
     }

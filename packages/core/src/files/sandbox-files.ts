@@ -9,6 +9,7 @@ import type { CallContextV1 } from "../spec/v1/call-context.js";
 import type { ByteSourceV1, SandboxFilesV1 } from "../spec/v1/files.js";
 import type { FileEntryV1 } from "../spec/v1/types.js";
 import type { TraceContext } from "../tracing.js";
+import { downloadDirectoryArchive, hasArchiveTransfer, uploadDirectoryArchive } from "./archive-transfer.js";
 import { downloadDirectory, uploadDirectory } from "./directory-transfer.js";
 import { createEmulatedFiles } from "./emulated-files.js";
 import type { ReadOptions, RemoveOptions, TransferOptions, TransferResult, WriteOptions } from "./files-types.js";
@@ -106,14 +107,17 @@ export class SandboxFiles {
   }
 
   /**
-   * Copies a local directory into the sandbox (default destination: the workdir). Symbolic links
-   * and special files in the local tree are not followed; they are listed in `skipped`.
+   * Copies a local directory into the sandbox (default destination: the workdir): one streamed tar
+   * on backends that move archives natively, file by file otherwise. Symbolic links and special
+   * files in the local tree are not followed; they are listed in `skipped`.
    */
   async upload(localDir: string, remoteDir?: string, options: TransferOptions = {}): Promise<TransferResult> {
     const impl = this.#files();
     const target = this.#path(remoteDir ?? this.#host.connection.info.workdir);
     return this.#host.run("files.upload", { path: target }, options, (call) =>
-      uploadDirectory(impl, localDir, target, limits(options), call),
+      hasArchiveTransfer(impl)
+        ? uploadDirectoryArchive(impl, localDir, target, limits(options), call)
+        : uploadDirectory(impl, localDir, target, limits(options), call),
     );
   }
 
@@ -126,7 +130,9 @@ export class SandboxFiles {
     const impl = this.#files();
     const source = this.#path(remoteDir);
     return this.#host.run("files.download", { path: source }, options, (call) =>
-      downloadDirectory(impl, source, localDir, limits(options), call),
+      hasArchiveTransfer(impl)
+        ? downloadDirectoryArchive(impl, source, localDir, limits(options), call)
+        : downloadDirectory(impl, source, localDir, limits(options), call),
     );
   }
 
