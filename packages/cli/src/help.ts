@@ -1,5 +1,6 @@
 import { KNOWN_BACKEND_NAMES } from "@sandkit/core";
 import { INTERPRETERS } from "./interpreters.js";
+import { SERVE_PROTOCOLS } from "./serve.js";
 
 /** The text `sandkit --help` prints. */
 export function helpText(): string {
@@ -16,6 +17,9 @@ Usage:
   sandkit [options] sh "<command line>"             run a command line with sh -c
   sandkit [options] run <file> [--] [args...]       copy a local file into the sandbox and run it
                                                     (${interpreters})
+  sandkit serve <protocol> [--host h] [--port p] [--service-key k] [--dev] [--isolation i]
+                                                    serve a backend protocol (${SERVE_PROTOCOLS.join(", ")}) over
+                                                    the local backend until Ctrl-C; prints "listening on <url>"
 
 Command options (before the program, file or command line):
   --timeout <ms>        stop the command after this many milliseconds (exit status 124)

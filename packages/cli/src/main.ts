@@ -9,6 +9,7 @@ import { relayOutput, type TextSink } from "./output.js";
 import { type CliInvocation, parseCommandLine } from "./parse-args.js";
 import { reportError } from "./report-error.js";
 import { type Environment, sandboxConfigFrom } from "./sandbox-config.js";
+import { parseServeArgs, serve } from "./serve.js";
 import { UsageError } from "./usage-error.js";
 import { cliVersion } from "./version.js";
 
@@ -40,6 +41,15 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
  * status. It never throws: failures are written to `io.stderr` and become the status.
  */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const args = [...argv];
+  while (args[0] === "--") args.shift();
+  if (args[0] === "serve") {
+    try {
+      return await serve(parseServeArgs(args.slice(1), io.env), io);
+    } catch (error) {
+      return usageFailure(error, io);
+    }
+  }
   let invocation: CliInvocation;
   try {
     invocation = parseCommandLine(argv);

@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { request } from "undici";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseServeArgs } from "./serve.js";
+import { UsageError } from "./usage-error.js";
+
+const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+
+describe("parseServeArgs", () => {
+  it("reads the protocol and flags, with loopback and port 0 by default", () => {
+    expect(parseServeArgs(["noxrunner"], {})).toEqual({ protocol: "noxrunner", host: "127.0.0.1", port: 0, key: undefined, dev: false, isolation: undefined });
+    expect(parseServeArgs(["noxrunner", "--port", "8080", "--service-key", "k-123456"], {})).toMatchObject({ port: 8080, key: "k-123456" });
+    expect(parseServeArgs(["noxrunner"], { SANDKIT_SERVE_KEY: "from-env-1" })).toMatchObject({ key: "from-env-1" });
+  });
+
+  it("refuses what it cannot honour, as usage errors", () => {
+    for (const args of [[], ["warp"], ["noxrunner", "--port", "70000"], ["noxrunner", "extra"], ["noxrunner", "--dev", "--service-key", "k"], ["noxrunner", "--bogus"]]) {
+      expect(() => parseServeArgs(args, {})).toThrow(UsageError);
+    }
+  });
+});
+
+describe("sandkit serve noxrunner", () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  it("prints its URL, serves the protocol with the key, and removes its sandboxes on Ctrl-C", async () => {
+    const root = await mkdtemp(join(tmpdir(), "sandkit-cli-serve-"));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const child = spawn(process.execPath, [BIN, "serve", "noxrunner", "--service-key", "serve-key-0123", "--isolation", "none"], {
+      env: { PATH: process.env.PATH, HOME: root, SANDKIT_LOCAL_ROOT: root },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    cleanups.push(async () => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      child.on("exit", () => reject(new Error(`serve exited early: ${stderr}`)));
+    });
+    const headers = { "x-service-key": "serve-key-0123", "content-type": "application/json" };
+    const created = await request(`${url}/v1/sandboxes/s1`, { method: "PUT", headers, body: JSON.stringify({ ttlSeconds: 60 }) });
+    expect(created.statusCode).toBe(200);
+    await created.body.dump();
+    const ran = await request(`${url}/v1/sandboxes/s1/exec`, { method: "POST", headers, body: JSON.stringify({ cmd: ["python3", "-c", "print(6*7)"] }) });
+    expect(await ran.body.json()).toMatchObject({ exitCode: 0, stdout: "42\n" });
+    const anonymous = await request(`${url}/v1/sandboxes/s1/touch`, { method: "POST" });
+    expect(anonymous.statusCode).toBe(401);
+    await anonymous.body.dump();
+    expect((await readdir(root)).length).toBe(1);
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(await readdir(root)).toEqual([]);
+    expect(stderr).not.toContain("serve-key-0123");
+  });
+});
