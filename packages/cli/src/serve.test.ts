@@ -69,3 +69,47 @@ describe("sandkit serve noxrunner", () => {
     expect(stderr).not.toContain("serve-key-0123");
   });
 });
+
+describe("sandkit serve microsandbox", () => {
+  it("prints its URL and a client key, answers JSON-RPC with that key, and stops on SIGTERM", async () => {
+    const root = await mkdtemp(join(tmpdir(), "sandkit-cli-serve-msb-"));
+    const child = spawn(process.execPath, [BIN, "serve", "microsandbox", "--isolation", "none"], {
+      env: { PATH: process.env.PATH, HOME: root, SANDKIT_LOCAL_ROOT: root },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      let stderr = "";
+      let stdout = "";
+      const ready = new Promise<{ url: string; key: string }>((resolve, reject) => {
+        const check = (): void => {
+          const url = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout)?.[1];
+          const key = /API key for clients \(MSB_API_KEY\), valid 24 h: (msb_\S+)\n/.exec(stderr)?.[1];
+          if (url !== undefined && key !== undefined) resolve({ url, key });
+        };
+        child.stdout.on("data", (chunk: Buffer) => ((stdout += chunk.toString()), check()));
+        child.stderr.on("data", (chunk: Buffer) => ((stderr += chunk.toString()), check()));
+        child.on("exit", () => reject(new Error(`serve exited early: ${stderr}`)));
+      });
+      const { url, key } = await ready;
+      const rpc = (auth: string | undefined) =>
+        request(`${url}/api/v1/rpc`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(auth === undefined ? {} : { authorization: `Bearer ${auth}` }) },
+          body: JSON.stringify({ jsonrpc: "2.0", method: "sandbox.metrics.get", params: { namespace: "*" }, id: "1" }),
+        });
+      const denied = await rpc(undefined);
+      expect(denied.statusCode).toBe(401);
+      await denied.body.dump();
+      const allowed = await rpc(key);
+      expect(allowed.statusCode).toBe(200);
+      expect(await allowed.body.json()).toMatchObject({ jsonrpc: "2.0", id: "1" });
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

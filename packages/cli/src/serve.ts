@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { createBackend } from "@sandkit/core";
 import type { TextSink } from "./output.js";
 import { reportError } from "./report-error.js";
 import type { Environment } from "./sandbox-config.js";
@@ -8,6 +9,8 @@ import { UsageError } from "./usage-error.js";
 export interface RunningServer {
   readonly url: string;
   close(): Promise<void>;
+  /** Mints a client credential, on servers whose keys are tokens (microsandbox). */
+  issueApiKey?(): string;
 }
 
 /** How `sandkit serve <protocol>` starts one protocol's server. */
@@ -46,6 +49,24 @@ const TARGETS: Readonly<Record<string, ServeTarget>> = {
         serviceKey: flags.key,
         local: flags.isolation === undefined ? undefined : { isolation: flags.isolation },
       }),
+  },
+  microsandbox: {
+    module: "@sandkit/microsandbox/server",
+    start: async (loaded, flags) => {
+      const create = factory(loaded, "createMicrosandboxServer", "@sandkit/microsandbox/server");
+      const backend =
+        flags.isolation === undefined ? undefined : await createBackend("local", { isolation: flags.isolation as "none" | "bubblewrap" | "auto" });
+      // microsandbox keys are tokens signed by the server's secret: the key flag is that secret.
+      const server = await create({ host: flags.host, port: flags.port, dev: flags.dev, apiKeySecret: flags.key, backend });
+      return {
+        url: server.url,
+        issueApiKey: server.issueApiKey?.bind(server),
+        async close() {
+          await server.close();
+          await backend?.close();
+        },
+      };
+    },
   },
 };
 
@@ -111,6 +132,10 @@ export async function serve(flags: ServeFlags, io: { readonly stdout: TextSink; 
   io.stdout.write(`listening on ${server.url}\n`);
   if (flags.key === undefined && flags.protocol === "noxrunner") {
     io.stderr.write("sandkit: warning: no service key given; any local process can use this server (--service-key)\n");
+  }
+  if (!flags.dev && server.issueApiKey !== undefined) {
+    // The operator needs one key to hand to clients; it is printed once, on stderr, never logged elsewhere.
+    io.stderr.write(`sandkit: API key for clients (MSB_API_KEY), valid 24 h: ${server.issueApiKey()}\n`);
   }
   await new Promise<void>((resolve) => {
     if (io.signal === undefined) return;

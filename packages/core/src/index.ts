@@ -9,7 +9,16 @@ export { Sandbox, type SandboxSettings } from "./sandbox.js";
 export { SandboxFiles } from "./files/sandbox-files.js";
 export type { ReadOptions, RemoveOptions, TransferOptions, TransferResult, WriteOptions } from "./files/files-types.js";
 export type { CallOptions, ExecOptions, ExecResult, RunCodeOptions } from "./exec-types.js";
-export type { BackendName, BackendOptionsByName, LocalBackendOptions, RemoteBackendOptions } from "./backends/backend-options.js";
+export type {
+  BackendName,
+  BackendOptionsByName,
+  LocalBackendOptions,
+  MicrosandboxBackendOptions,
+  NoxRunnerBackendOptions,
+  ProvisionerBackendOptions,
+  RemoteBackendOptions,
+  SandboxApiBackendOptions,
+} from "./backends/backend-options.js";
 export type { BackendModule } from "./backends/backend-module.js";
 export { KNOWN_BACKENDS, KNOWN_BACKEND_NAMES } from "./backends/known-backends.js";
 export { Secret } from "./secret.js";

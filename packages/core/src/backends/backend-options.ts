@@ -34,7 +34,21 @@ export interface RemoteBackendOptions {
 }
 
 /**
- * Backend options by backend name. Adapter packages may augment it with their own, fuller types:
+ * Options of `backend: "noxrunner"`. Core knows only the common remote options; importing
+ * `@sandkit/noxrunner` (even `import type {} from "@sandkit/noxrunner"`) merges in the adapter's own.
+ */
+export interface NoxRunnerBackendOptions extends RemoteBackendOptions {}
+/** Options of `backend: "provisioner"`; `@sandkit/provisioner` merges in its own. */
+export interface ProvisionerBackendOptions extends RemoteBackendOptions {}
+/** Options of `backend: "sandbox-api"`; `@sandkit/sandbox-api` merges in its own. */
+export interface SandboxApiBackendOptions extends RemoteBackendOptions {}
+/** Options of `backend: "microsandbox"`; `@sandkit/microsandbox` merges in its own. */
+export interface MicrosandboxBackendOptions extends RemoteBackendOptions {}
+
+/**
+ * Backend options by backend name. An adapter package merges its options into the interface of
+ * its name (`interface MicrosandboxBackendOptions extends MicrosandboxOptions {}` inside
+ * `declare module "@sandkit/core"`); a third-party backend adds a name:
  *
  * ```ts
  * declare module "@sandkit/core" {
@@ -44,10 +58,10 @@ export interface RemoteBackendOptions {
  */
 export interface BackendOptionsByName {
   local: LocalBackendOptions;
-  noxrunner: RemoteBackendOptions;
-  provisioner: RemoteBackendOptions;
-  "sandbox-api": RemoteBackendOptions;
-  microsandbox: RemoteBackendOptions;
+  noxrunner: NoxRunnerBackendOptions;
+  provisioner: ProvisionerBackendOptions;
+  "sandbox-api": SandboxApiBackendOptions;
+  microsandbox: MicrosandboxBackendOptions;
 }
 
 /** A backend name sandkit can load by itself. */
