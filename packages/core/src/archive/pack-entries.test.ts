@@ -93,7 +93,7 @@ describe("packEntries", () => {
     const dir = await mkdtemp(join(tmpdir(), "sandkit-pack-"));
     try {
       await writeFile(join(dir, "a.tar"), await collect(packEntries([{ path: "ü/日本.txt", type: "file", content: Buffer.from("x") }, { path: `${"n".repeat(180)}.txt`, type: "file", content: Buffer.from("y") }])));
-      const { stdout } = await run("tar", ["-tf", join(dir, "a.tar")]);
+      const { stdout } = await run("tar", ["--quoting-style=literal", "-tf", join(dir, "a.tar")], { env: { ...process.env, LC_ALL: "C.UTF-8" } });
       expect(stdout.split("\n").filter(Boolean)).toEqual(["ü/日本.txt", `${"n".repeat(180)}.txt`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
