@@ -1,0 +1,108 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createBackend, SandboxError, ValidationError } from "@sandkit/core";
+import { ApiKeyCheck } from "./auth.js";
+import { type ControlPlaneContext, dispatchControlPlane } from "./control-plane.js";
+import { type ProvisionerServerOptions, resolveProvisionerOptions } from "./options.js";
+import { PodRegistry } from "./pod-registry.js";
+import type { ProvisionerServer } from "./provisioner-server.js";
+
+/** How long `close()` waits for requests in flight after their backend calls were aborted. */
+const CLOSE_GRACE_MS = 10_000;
+
+/**
+ * Starts a server compatible with DeerFlow's remote provisioner: the control plane on
+ * `host:port`, and for each sandbox an AIO-sandbox data plane on its own port, over any sandkit
+ * backend (the local one by default).
+ *
+ * ```ts
+ * import { createProvisionerServer } from "@sandkit/provisioner/server";
+ *
+ * await using server = await createProvisionerServer({ apiKey: process.env.PROVISIONER_API_KEY });
+ * console.log(`listening on ${server.url}`);
+ * ```
+ *
+ * Options are checked first (`ValidationError` naming the field). Without `apiKey` every `/api/*`
+ * request is refused (fail-closed, as upstream). A failure to listen is a `SandboxError` with
+ * code `LISTEN_FAILED`. See docs/server.md.
+ */
+export async function createProvisionerServer(options: ProvisionerServerOptions = {}): Promise<ProvisionerServer> {
+  const resolved = resolveProvisionerOptions(options);
+  const ownsBackend = options.backend === undefined;
+  const backend = options.backend ?? (await createBackend("local", options.local ?? {}));
+  if (backend.specificationVersion !== "v1") {
+    throw new ValidationError(`backend speaks specification ${String(backend.specificationVersion)}; this server speaks v1`, {
+      field: "backend",
+      operation: "createProvisionerServer",
+    });
+  }
+  const pods = new PodRegistry(backend, resolved);
+  const ctx: ControlPlaneContext = { options: resolved, pods, auth: new ApiKeyCheck(resolved.apiKey) };
+  const inFlight = new Set<Promise<void>>();
+  const server = createServer((req, res) => {
+    const handled = dispatchControlPlane(ctx, req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.destroy();
+    });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
+  });
+  try {
+    await listen(server, resolved.host, resolved.port);
+  } catch (error) {
+    if (ownsBackend) await backend.close().catch(() => undefined);
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host}:${port}`;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const destroyed = pods.close();
+      await settleWithin(Promise.allSettled([...inFlight]), CLOSE_GRACE_MS);
+      await destroyed;
+      server.closeAllConnections();
+      await stopped;
+      if (ownsBackend) {
+        await backend.close().catch((error: unknown) => resolved.logger.error?.("closing the backend failed", { error: error instanceof Error ? error.name : typeof error }));
+      }
+    })();
+    return closing;
+  };
+  return {
+    url,
+    host: resolved.host,
+    port,
+    backend,
+    simulateLostPod: (sandboxId: string) => pods.lose(sandboxId),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      reject(new SandboxError(`could not listen on ${host}:${port} (${error.code ?? "error"})`, { operation: "listen", cause: error }, "LISTEN_FAILED"));
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+/** Waits for `promise`, but no longer than `ms`. */
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
+}
