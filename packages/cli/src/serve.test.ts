@@ -113,3 +113,42 @@ describe("sandkit serve microsandbox", () => {
     }
   });
 });
+
+describe("sandkit serve provisioner", () => {
+  it("prints its URL, requires the API key, creates a sandbox whose data plane runs commands, and stops on SIGINT", async () => {
+    const root = await mkdtemp(join(tmpdir(), "sandkit-cli-serve-prov-"));
+    const child = spawn(process.execPath, [BIN, "serve", "provisioner", "--api-key", "prov-key-0123", "--isolation", "none"], {
+      env: { PATH: process.env.PATH, HOME: root, SANDKIT_LOCAL_ROOT: root },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
+          if (match) resolve(match[1]!);
+        });
+        child.on("exit", () => reject(new Error(`serve exited early: ${stderr}`)));
+      });
+      const denied = await request(`${url}/api/sandboxes`, { method: "GET" });
+      expect(denied.statusCode).toBe(401);
+      await denied.body.dump();
+      const headers = { "x-api-key": "prov-key-0123", "content-type": "application/json" };
+      const created = await request(`${url}/api/sandboxes`, { method: "POST", headers, body: JSON.stringify({ sandbox_id: "cli-sbx-1", thread_id: "t1" }) });
+      expect(created.statusCode).toBe(200);
+      const body = (await created.body.json()) as { sandbox_url: string };
+      expect(body.sandbox_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+      expect(stderr).not.toContain("prov-key-0123");
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -50,6 +50,16 @@ const TARGETS: Readonly<Record<string, ServeTarget>> = {
         local: flags.isolation === undefined ? undefined : { isolation: flags.isolation },
       }),
   },
+  provisioner: {
+    module: "@sandkit/provisioner/server",
+    start: (loaded, flags) =>
+      factory(loaded, "createProvisionerServer", "@sandkit/provisioner/server")({
+        host: flags.host,
+        port: flags.port,
+        apiKey: flags.key,
+        local: flags.isolation === undefined ? undefined : { isolation: flags.isolation },
+      }),
+  },
   microsandbox: {
     module: "@sandkit/microsandbox/server",
     start: async (loaded, flags) => {
@@ -132,6 +142,9 @@ export async function serve(flags: ServeFlags, io: { readonly stdout: TextSink; 
   io.stdout.write(`listening on ${server.url}\n`);
   if (flags.key === undefined && flags.protocol === "noxrunner") {
     io.stderr.write("sandkit: warning: no service key given; any local process can use this server (--service-key)\n");
+  }
+  if (flags.key === undefined && flags.protocol === "provisioner") {
+    io.stderr.write("sandkit: warning: no API key given; the provisioner refuses every /api request until one is set (--api-key)\n");
   }
   if (!flags.dev && server.issueApiKey !== undefined) {
     // The operator needs one key to hand to clients; it is printed once, on stderr, never logged elsewhere.
