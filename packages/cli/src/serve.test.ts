@@ -152,3 +152,38 @@ describe("sandkit serve provisioner", () => {
     }
   });
 });
+
+describe("sandkit serve sandbox-api", () => {
+  it("prints its URL, answers /specifications/, refuses a key flag, and stops on SIGINT", async () => {
+    const refused = spawn(process.execPath, [BIN, "serve", "sandbox-api", "--api-key", "nope-1234"], { stdio: ["ignore", "pipe", "pipe"] });
+    expect(await new Promise<number | null>((resolve) => refused.on("exit", (code) => resolve(code)))).toBe(2);
+    const root = await mkdtemp(join(tmpdir(), "sandkit-cli-serve-sapi-"));
+    const child = spawn(process.execPath, [BIN, "serve", "sandbox-api", "--isolation", "none"], {
+      env: { PATH: process.env.PATH, HOME: root, SANDKIT_LOCAL_ROOT: root },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /^listening on (http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(out);
+          if (match) resolve(match[1]!);
+        });
+        child.on("exit", () => reject(new Error(`serve exited early: ${stderr}`)));
+      });
+      const specs = await request(`${url}specifications/`);
+      expect(specs.statusCode).toBe(200);
+      expect(await specs.body.json()).toEqual(expect.any(Object));
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

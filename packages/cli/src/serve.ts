@@ -60,6 +60,23 @@ const TARGETS: Readonly<Record<string, ServeTarget>> = {
         local: flags.isolation === undefined ? undefined : { isolation: flags.isolation },
       }),
   },
+  "sandbox-api": {
+    module: "@sandkit/sandbox-api/server",
+    start: async (loaded, flags) => {
+      if (flags.key !== undefined) throw new UsageError("the sandbox-api protocol has no credentials; put a proxy in front of it for auth");
+      const create = factory(loaded, "createSandboxApiServer", "@sandkit/sandbox-api/server");
+      const backend =
+        flags.isolation === undefined ? undefined : await createBackend("local", { isolation: flags.isolation as "none" | "bubblewrap" | "auto" });
+      const server = await create({ host: flags.host, port: flags.port, backend });
+      return {
+        url: `${server.url.replace(/\/+$/, "")}/`,
+        async close() {
+          await server.close();
+          await backend?.close();
+        },
+      };
+    },
+  },
   microsandbox: {
     module: "@sandkit/microsandbox/server",
     start: async (loaded, flags) => {
