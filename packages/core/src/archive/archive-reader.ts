@@ -127,7 +127,10 @@ export async function readArchive(
   });
   aborted.catch(() => undefined);
   try {
-    const head = await Promise.race([readHead(iterator), aborted]);
+    // The source's own error, not the wrapper that carries it through the stream machinery.
+    const head = await Promise.race([readHead(iterator), aborted]).catch((error: unknown) => {
+      throw error instanceof SourceFailure ? error.failure : error;
+    });
     let tarBytes: AsyncIterator<Uint8Array>;
     if (isGzip(head.chunks)) {
       compressed = Readable.from(rest(head, iterator), { objectMode: false });

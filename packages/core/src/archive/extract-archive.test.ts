@@ -590,3 +590,18 @@ describe("listArchive", () => {
     await expect(listArchive(await tarOf([{ name: "../x", content: "x" }]))).rejects.toMatchObject({ reason: "path-traversal" });
   });
 });
+
+describe("a failing source", () => {
+  it("rejects with the source's own error when it fails before its first byte", async () => {
+    const dest = await mkdtemp(join(tmpdir(), "sandkit-extract-source-"));
+    try {
+      const own = new Error("the upload connection broke");
+      async function* failing(): AsyncGenerator<Uint8Array> {
+        throw own;
+      }
+      await expect(extractArchive(failing(), dest)).rejects.toBe(own);
+    } finally {
+      await rm(dest, { recursive: true, force: true });
+    }
+  });
+});
