@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createBackend, SandboxError, type SandboxBackendV1, ValidationError } from "@sandkit/core";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createBackend, type SandboxBackendV1, ValidationError } from "@sandkit/core";
+import { drainBody, type HttpServerHandle, sendText, serveHttp } from "@sandkit/core/server-kit";
 import { ServiceKeyCheck } from "./auth.js";
 import { handleDownload } from "./handle-download.js";
 import { handleExec } from "./handle-exec.js";
@@ -9,7 +9,7 @@ import { handleHealthz, handleReadyz } from "./handle-ops.js";
 import { handleUpload } from "./handle-upload.js";
 import type { SandboxRequest, ServerContext } from "./handler-context.js";
 import { badRequest, ERROR_CODES, HttpError } from "./http-error.js";
-import { drainBody, type RequestIds, requestIdsOf, sendError, sendText } from "./http-io.js";
+import { type RequestIds, requestIdsOf, sendError } from "./http-io.js";
 import { type NoxRunnerServerOptions, resolveServerOptions } from "./options.js";
 import { ACTION_METHODS, parseRoute, type SandboxAction } from "./routes.js";
 import { describe, SessionRegistry } from "./sessions.js";
@@ -73,35 +73,24 @@ export async function createNoxRunnerServer(options: NoxRunnerServerOptions = {}
   const sessions = new SessionRegistry(backend, resolved.logger);
   const ctx: ServerContext = { options: resolved, backend, sessions };
   const auth = new ServiceKeyCheck(resolved.serviceKeys, resolved.authFailureStatus);
-  const inFlight = new Set<Promise<void>>();
-  const server = createServer((req, res) => {
-    const handled = dispatch(ctx, auth, req, res).catch((error: unknown) => {
-      resolved.logger.error?.("request handling failed", { error: describe(error) });
-      if (!res.headersSent) res.writeHead(500);
-      res.destroy();
-    });
-    inFlight.add(handled);
-    void handled.finally(() => inFlight.delete(handled));
-  });
+  let http: HttpServerHandle;
   try {
-    await listen(server, resolved.host, resolved.port);
+    http = await serveHttp({
+      host: resolved.host,
+      port: resolved.port,
+      handle: (req, res) => dispatch(ctx, auth, req, res),
+      onFailure: (error) => resolved.logger.error?.("request handling failed", { error: describe(error) }),
+    });
   } catch (error) {
     if (ownsBackend) await backend.close().catch(() => undefined);
     throw error;
   }
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host}:${port}`;
+  const { port, url } = http;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
       // Aborts backend calls in flight, then destroys every sandbox.
-      const destroyed = sessions.close();
-      await settleWithin(Promise.allSettled([...inFlight]), CLOSE_GRACE_MS);
-      await destroyed;
-      server.closeAllConnections();
-      await stopped;
+      await http.stop({ graceMs: CLOSE_GRACE_MS, release: () => sessions.close() });
       if (ownsBackend) {
         await backend.close().catch((error: unknown) => resolved.logger.error?.("closing the backend failed", { error: describe(error) }));
       }
@@ -118,20 +107,6 @@ export async function createNoxRunnerServer(options: NoxRunnerServerOptions = {}
   };
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      reject(
-        new SandboxError(`could not listen on ${host}:${port} (${error.code ?? "error"})`, { operation: "listen", cause: error }, "LISTEN_FAILED"),
-      );
-    };
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
 
 /** Routes one request and writes its answer; errors become the protocol's error body. */
 async function dispatch(ctx: ServerContext, auth: ServiceKeyCheck, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -193,16 +168,4 @@ async function answerError(ctx: ServerContext, req: IncomingMessage, res: Server
   }
   if (res.destroyed) return;
   sendError(res, answer, ids);
-}
-
-/** Waits for `promise`, but no longer than `ms`. */
-function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    promise.then(done, done);
-  });
 }

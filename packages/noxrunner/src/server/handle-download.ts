@@ -1,7 +1,7 @@
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { FileNotFoundError, ValidationError } from "@sandkit/core";
-import { openDownload } from "./download-archive.js";
+import { openSandboxArchive } from "@sandkit/core/server-kit";
 import { backendFailure, backendPath, callFor, type SandboxRequest, type ServerContext, sessionFor } from "./handler-context.js";
 import { ERROR_CODES, HttpError } from "./http-error.js";
 import { readBody } from "./http-io.js";
@@ -32,10 +32,10 @@ export async function handleDownload(ctx: ServerContext, request: SandboxRequest
     await ctx.sessions.use(session, async () => {
       let archive: Readable;
       try {
-        archive = await openDownload(
+        archive = await openSandboxArchive(
           session.connection,
           backendPath(src, session.workdir),
-          { maxFileBytes: ctx.options.maxDownloadFileBytes, maxEntries: ctx.options.maxDownloadEntries },
+          { maxFileBytes: ctx.options.maxDownloadFileBytes, maxEntries: ctx.options.maxDownloadEntries, operation: "download", outsideLinks: "keep" },
           call,
         );
       } catch (error) {

@@ -1,5 +1,6 @@
+import { sendEmpty } from "@sandkit/core/server-kit";
 import { backendFailure, createRequestOf, type SandboxRequest, type ServerContext, sessionFor, shuttingDown } from "./handler-context.js";
-import { parseJsonObject, readBody, sendEmpty, sendJson } from "./http-io.js";
+import { parseJsonObject, readBody, sendJson } from "./http-io.js";
 import { parseCreateBody } from "./request-bodies.js";
 import { RegistryClosedError } from "./sessions.js";
 import { rfc3339Seconds } from "./wire-format.js";

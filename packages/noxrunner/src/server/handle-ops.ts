@@ -1,7 +1,8 @@
 import type { ServerResponse } from "node:http";
 import { createCallContext } from "@sandkit/core";
+import { sendText } from "@sandkit/core/server-kit";
 import type { ServerContext } from "./handler-context.js";
-import { sendJson, sendText } from "./http-io.js";
+import { sendJson } from "./http-io.js";
 import { describe } from "./sessions.js";
 import { rfc3339Seconds } from "./wire-format.js";
 

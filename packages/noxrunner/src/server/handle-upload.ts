@@ -1,12 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { extractArchive, UnsafeArchiveError } from "@sandkit/core";
+import { bodyChunks, copyStagingIntoSandbox, declaredLength, sendEmpty } from "@sandkit/core/server-kit";
 import { backendFailure, backendPath, callFor, type SandboxRequest, type ServerContext, sessionFor } from "./handler-context.js";
 import { badRequest, ERROR_CODES, HttpError } from "./http-error.js";
-import { bodyChunks, declaredLength, sendEmpty } from "./http-io.js";
 import { WORKSPACE, workspacePath } from "./request-bodies.js";
 import { queryParam } from "./routes.js";
-import { copyStagingIntoSandbox } from "./staging-copy.js";
 
 /** Time one upload may take from the first byte to the last file written. */
 const UPLOAD_TIMEOUT_MS = 10 * 60_000;

@@ -1,12 +1,9 @@
 import { tmpdir } from "node:os";
 import { type LocalBackendOptions, Secret, type SandboxBackendV1, ValidationError } from "@sandkit/core";
+import { optionChecks, type ServerLogger } from "@sandkit/core/server-kit";
 
 /** Where the server reports what clients cannot see: failures, expiries. Never given secrets. */
-export interface NoxRunnerServerLogger {
-  info?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  error?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-}
+export type NoxRunnerServerLogger = ServerLogger;
 
 /** A service key: one value, or several accepted side by side (key rotation). */
 export type ServiceKeyOption = string | Secret | readonly (string | Secret)[];
@@ -109,6 +106,8 @@ export interface ResolvedServerOptions {
   readonly logger: NoxRunnerServerLogger;
 }
 
+const { invalid, nonEmptyString, integer, oneOf, logger } = optionChecks("createNoxRunnerServer");
+
 const MiB = 1024 * 1024;
 
 /** Checks the options and fills in the defaults; `ValidationError` names the first bad field. */
@@ -138,30 +137,6 @@ export function resolveServerOptions(options: NoxRunnerServerOptions): ResolvedS
   };
 }
 
-function invalid(message: string, field: string): ValidationError {
-  return new ValidationError(message, { field, operation: "createNoxRunnerServer" });
-}
-
-function nonEmptyString(value: unknown, fallback: string, field: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || value.length === 0 || value.includes("\0")) throw invalid(`${field} must be a non-empty string`, field);
-  return value;
-}
-
-function integer(value: unknown, fallback: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(`${field} must be a whole number from ${min} to ${max}`, field);
-  }
-  return value;
-}
-
-function oneOf<const T extends string | number>(value: unknown, fallback: T, field: string, allowed: readonly T[]): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw invalid(`${field} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`, field);
-  return value as T;
-}
-
 function serviceKeys(value: ServiceKeyOption | undefined): Secret[] {
   if (value === undefined) return [];
   const list: readonly unknown[] = Array.isArray(value) ? value : [value];
@@ -176,8 +151,3 @@ function serviceKeys(value: ServiceKeyOption | undefined): Secret[] {
   });
 }
 
-function logger(value: NoxRunnerServerLogger | undefined): NoxRunnerServerLogger {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null) throw invalid("logger must be an object with info, warn and error methods", "logger");
-  return value;
-}

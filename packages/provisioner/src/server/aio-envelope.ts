@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { FileNotFoundError, SandboxError, ValidationError } from "@sandkit/core";
-import { sendJson } from "./http-io.js";
+import { sendJson } from "@sandkit/core/server-kit";
 
 /** The AIO response envelope. */
 export interface AioEnvelope<T> {

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ApiKeyCheck } from "./auth.js";
-import { detailError, drainBody, HttpError, readJsonObject, sendHttpError, sendJson, sendText } from "./http-io.js";
+import { detailError, HttpError, readJsonObject, sendHttpError } from "./http-io.js";
 import type { ResolvedProvisionerOptions } from "./options.js";
 import { SandboxError } from "@sandkit/core";
+import { drainBody, sendJson, sendText } from "@sandkit/core/server-kit";
 import { PartialCleanupError, type Pod, type PodRegistry, RegistryClosedError } from "./pod-registry.js";
 import { RequestFields } from "./request-fields.js";
 

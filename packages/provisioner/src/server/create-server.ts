@@ -1,6 +1,5 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createBackend, SandboxError, ValidationError } from "@sandkit/core";
+import { createBackend, ValidationError } from "@sandkit/core";
+import { type HttpServerHandle, serveHttp } from "@sandkit/core/server-kit";
 import { ApiKeyCheck } from "./auth.js";
 import { type ControlPlaneContext, dispatchControlPlane } from "./control-plane.js";
 import { type ProvisionerServerOptions, resolveProvisionerOptions } from "./options.js";
@@ -38,33 +37,18 @@ export async function createProvisionerServer(options: ProvisionerServerOptions 
   }
   const pods = new PodRegistry(backend, resolved);
   const ctx: ControlPlaneContext = { options: resolved, pods, auth: new ApiKeyCheck(resolved.apiKey) };
-  const inFlight = new Set<Promise<void>>();
-  const server = createServer((req, res) => {
-    const handled = dispatchControlPlane(ctx, req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.destroy();
-    });
-    inFlight.add(handled);
-    void handled.finally(() => inFlight.delete(handled));
-  });
+  let http: HttpServerHandle;
   try {
-    await listen(server, resolved.host, resolved.port);
+    http = await serveHttp({ host: resolved.host, port: resolved.port, handle: (req, res) => dispatchControlPlane(ctx, req, res) });
   } catch (error) {
     if (ownsBackend) await backend.close().catch(() => undefined);
     throw error;
   }
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host}:${port}`;
+  const { port, url } = http;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const destroyed = pods.close();
-      await settleWithin(Promise.allSettled([...inFlight]), CLOSE_GRACE_MS);
-      await destroyed;
-      server.closeAllConnections();
-      await stopped;
+      await http.stop({ graceMs: CLOSE_GRACE_MS, release: () => pods.close() });
       if (ownsBackend) {
         await backend.close().catch((error: unknown) => resolved.logger.error?.("closing the backend failed", { error: error instanceof Error ? error.name : typeof error }));
       }
@@ -80,29 +64,4 @@ export async function createProvisionerServer(options: ProvisionerServerOptions 
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      reject(new SandboxError(`could not listen on ${host}:${port} (${error.code ?? "error"})`, { operation: "listen", cause: error }, "LISTEN_FAILED"));
-    };
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
-
-/** Waits for `promise`, but no longer than `ms`. */
-function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    promise.then(done, done);
-  });
 }

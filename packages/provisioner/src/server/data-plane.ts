@@ -1,13 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SandboxConnectionV1 } from "@sandkit/core";
+import { drainBody, sendJson } from "@sandkit/core/server-kit";
 import { sendFailure } from "./aio-envelope.js";
 import { handleBashExec, handleBashSessionClose, handleBashSessionCreate, handleShellExec, handleShellSessionCreate, handleShellSessionDelete } from "./aio-exec.js";
 import { handleFileDownload, handleFileFind, handleFileList, handleFileRead, handleFileWrite } from "./aio-files.js";
 import { handleFileGrep } from "./aio-grep.js";
 import { AioPathMap } from "./aio-paths.js";
 import type { DataPlaneContext, DataPlaneRequest } from "./data-plane-context.js";
-import { drainBody, HttpError, sendHttpError, sendJson } from "./http-io.js";
+import { HttpError, sendHttpError } from "./http-io.js";
 import type { ResolvedProvisionerOptions } from "./options.js";
 
 /** The AIO API version this data plane reports in `GET /v1/sandbox` (the spec its routes follow). */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { readBoundedBody, sendJson, sendText } from "@sandkit/core/server-kit";
 
 /**
  * A failure a handler answers with: the status and the body it gets. `json` bodies are sent as
@@ -37,30 +38,11 @@ export function detailError(status: number, message: string): HttpError {
   return new HttpError(status, { detail: message });
 }
 
-/** Writes a JSON body with its length. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const bytes = Buffer.from(JSON.stringify(body), "utf8");
-  res.writeHead(status, { ...headers, "Content-Type": "application/json", "Content-Length": String(bytes.byteLength) });
-  res.end(bytes);
-}
-
-/**
- * Writes a plain-text body. With `contentType: false` no `Content-Type` is sent, like
- * Starlette's bare `Response` (the provisioner's 401).
- */
-export function sendText(res: ServerResponse, status: number, text: string, options: { readonly contentType?: boolean; readonly headers?: Readonly<Record<string, string>> } = {}): void {
-  const bytes = Buffer.from(text, "utf8");
-  const headers: Record<string, string> = { ...options.headers, "Content-Length": String(bytes.byteLength) };
-  if (options.contentType !== false) headers["Content-Type"] = "text/plain; charset=utf-8";
-  res.writeHead(status, headers);
-  res.end(bytes);
-}
-
 /** Writes the answer of an {@link HttpError}. */
 export function sendHttpError(res: ServerResponse, error: HttpError): void {
   const headers: Record<string, string> = error.closeConnection ? { Connection: "close" } : {};
   if (typeof error.body === "string") sendText(res, error.status, error.body, { headers });
-  else sendJson(res, error.status, error.body, headers);
+  else sendJson(res, error.status, error.body, { headers });
 }
 
 /**
@@ -68,16 +50,7 @@ export function sendHttpError(res: ServerResponse, error: HttpError): void {
  * limit is refused before reading (`413`, connection closed); a chunked body is counted as it arrives.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const raw = req.headers["content-length"];
-  if (raw !== undefined && /^\d{1,16}$/.test(raw) && Number(raw) > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of bodyChunks(req)) {
-    total += chunk.byteLength;
-    if (total > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
+  return readBoundedBody(req, limit, tooLarge);
 }
 
 function tooLarge(limit: number): HttpError {
@@ -106,61 +79,4 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
     throw unprocessable([{ type: "model_attributes_type", loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", input: value }]);
   }
   return value as Record<string, unknown>;
-}
-
-/** Reads and discards what is left of a request body (up to `limit`); `false` when it was longer or failed. */
-export async function drainBody(req: IncomingMessage, limit: number): Promise<boolean> {
-  if (req.readableEnded || req.complete) return true;
-  let total = 0;
-  try {
-    for await (const chunk of bodyChunks(req)) {
-      total += chunk.byteLength;
-      if (total > limit) return false;
-    }
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The request body as chunks, read with backpressure. Unlike iterating the request itself,
- * leaving the loop early does not destroy the request (and with it the socket), so an answer
- * can still be written.
- */
-export async function* bodyChunks(req: IncomingMessage): AsyncGenerator<Buffer> {
-  for (;;) {
-    const chunk = req.read() as Buffer | null;
-    if (chunk !== null) {
-      yield chunk;
-      continue;
-    }
-    if (req.readableEnded) return;
-    if (req.destroyed) throw new Error("the request was aborted");
-    await new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        req.off("readable", onReady);
-        req.off("end", onReady);
-        req.off("error", onError);
-        req.off("close", onClose);
-      };
-      const onReady = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onError = (error: Error): void => {
-        cleanup();
-        reject(error);
-      };
-      const onClose = (): void => {
-        cleanup();
-        if (req.readableEnded) resolve();
-        else reject(new Error("the request was aborted"));
-      };
-      req.on("readable", onReady);
-      req.on("end", onReady);
-      req.on("error", onError);
-      req.on("close", onClose);
-    });
-  }
 }

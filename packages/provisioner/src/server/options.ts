@@ -1,11 +1,8 @@
 import { type LocalBackendOptions, Secret, type SandboxBackendV1, ValidationError } from "@sandkit/core";
+import { optionChecks, type ServerLogger } from "@sandkit/core/server-kit";
 
 /** Where the server reports what clients cannot see: failures, expiries. Never given secrets. */
-export interface ProvisionerServerLogger {
-  info?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  error?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-}
+export type ProvisionerServerLogger = ServerLogger;
 
 /** Options of {@link createProvisionerServer}. Every one has a default. */
 export interface ProvisionerServerOptions {
@@ -59,6 +56,8 @@ export interface ResolvedProvisionerOptions {
   readonly logger: ProvisionerServerLogger;
 }
 
+const { invalid, nonEmptyString, integer, logger } = optionChecks("createProvisionerServer");
+
 const MiB = 1024 * 1024;
 
 /** Checks the options and fills in the defaults; `ValidationError` names the first bad field. */
@@ -79,24 +78,6 @@ export function resolveProvisionerOptions(options: ProvisionerServerOptions): Re
   };
 }
 
-function invalid(message: string, field: string): ValidationError {
-  return new ValidationError(message, { field, operation: "createProvisionerServer" });
-}
-
-function nonEmptyString(value: unknown, fallback: string, field: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || value.length === 0 || value.includes("\0")) throw invalid(`${field} must be a non-empty string`, field);
-  return value;
-}
-
-function integer(value: unknown, fallback: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(`${field} must be a whole number from ${min} to ${max}`, field);
-  }
-  return value;
-}
-
 /** An empty key is kept as "no key": fail-closed, every `/api/*` request is refused. */
 function apiKey(value: unknown): Secret | undefined {
   if (value === undefined) return undefined;
@@ -105,8 +86,3 @@ function apiKey(value: unknown): Secret | undefined {
   return value.length === 0 ? undefined : new Secret(value);
 }
 
-function logger(value: unknown): ProvisionerServerLogger {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null) throw invalid("logger must be an object with info, warn and error methods", "logger");
-  return value as ProvisionerServerLogger;
-}

@@ -1,12 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createBackend, createCallContext, SandboxError, type SandboxBackendV1, ValidationError } from "@sandkit/core";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createBackend, createCallContext, type SandboxBackendV1, ValidationError } from "@sandkit/core";
+import { drainBody, type HttpServerHandle, sendEmpty, sendText, serveHttp } from "@sandkit/core/server-kit";
 import { type ServerContext, describe } from "./context.js";
 import { EnvironmentStore } from "./environment-store.js";
 import { handleDescribe } from "./handle-describe.js";
 import { handleEnvironmentDownload, handleFileDownload } from "./handle-download.js";
 import { handleExecute } from "./handle-execute.js";
-import { drainBody, HttpError, sendEmpty, sendText } from "./http-io.js";
+import { HttpError } from "./http-io.js";
 import { DEFAULT_ENVIRONMENTS_PREFIX, resolveServerOptions, type SandboxApiServerOptions } from "./options.js";
 import { allowHeader, parseRoute, ROUTE_METHODS } from "./routes.js";
 import { SlotPool } from "./slot-pool.js";
@@ -78,45 +78,40 @@ export async function createSandboxApiServer(options: SandboxApiServerOptions = 
     closing: closing.signal,
     sandboxes: new Set(),
   };
-  const inFlight = new Set<Promise<void>>();
-  const server = createServer((req, res) => {
-    const handled = dispatch(ctx, req, res).catch((error: unknown) => {
-      resolved.logger.error?.("request handling failed", { error: describe(error) });
-      if (!res.headersSent) res.writeHead(500);
-      res.destroy();
-    });
-    inFlight.add(handled);
-    void handled.finally(() => inFlight.delete(handled));
-  });
+  let http: HttpServerHandle;
   try {
-    await listen(server, resolved.host, resolved.port);
+    http = await serveHttp({
+      host: resolved.host,
+      port: resolved.port,
+      handle: (req, res) => dispatch(ctx, req, res),
+      onFailure: (error) => resolved.logger.error?.("request handling failed", { error: describe(error) }),
+    });
   } catch (error) {
     await environments.close().catch(() => undefined);
     if (ownsBackend) await backend.close().catch(() => undefined);
     throw error;
   }
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host}:${port}`;
+  const { port, url } = http;
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      closing.abort(new Error("the server is closing"));
-      await settleWithin(Promise.allSettled([...inFlight]), CLOSE_GRACE_MS);
-      // Requests clean up after themselves; whatever is left (a request past the grace) goes here.
-      await Promise.allSettled(
-        [...ctx.sandboxes].map(async (id) => {
-          const call = createCallContext({ timeoutMs: CLOSE_GRACE_MS });
-          try {
-            await backend.destroy(id, call);
-          } finally {
-            call.dispose();
-          }
-        }),
-      );
-      server.closeAllConnections();
-      await stopped;
+      await http.stop({
+        graceMs: CLOSE_GRACE_MS,
+        release: () => closing.abort(new Error("the server is closing")),
+        // Requests clean up after themselves; whatever is left (a request past the grace) goes here.
+        afterGrace: async () => {
+          await Promise.allSettled(
+            [...ctx.sandboxes].map(async (id) => {
+              const call = createCallContext({ timeoutMs: CLOSE_GRACE_MS });
+              try {
+                await backend.destroy(id, call);
+              } finally {
+                call.dispose();
+              }
+            }),
+          );
+        },
+      });
       await environments.close().catch((error: unknown) => resolved.logger.error?.("removing the environments failed", { error: describe(error) }));
       if (ownsBackend) {
         await backend.close().catch((error: unknown) => resolved.logger.error?.("closing the backend failed", { error: describe(error) }));
@@ -135,18 +130,6 @@ export async function createSandboxApiServer(options: SandboxApiServerOptions = 
   };
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      reject(new SandboxError(`could not listen on ${host}:${port} (${error.code ?? "error"})`, { operation: "listen", cause: error }, "LISTEN_FAILED"));
-    };
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
 
 /** Routes one request and writes its answer; an `HttpError` becomes a plain-text body. */
 async function dispatch(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -213,7 +196,7 @@ async function answerError(ctx: ServerContext, req: IncomingMessage, res: Server
     res.writeHead(answer.status, { ...headers, "Content-Type": "text/plain; charset=utf-8", "Content-Length": String(length) });
     res.end();
   } else {
-    sendText(res, answer.status, answer.message, headers);
+    sendText(res, answer.status, answer.message, { headers });
   }
   if (headers.Connection === "close") res.once("finish", () => req.socket.destroySoon());
 }
@@ -221,16 +204,4 @@ async function answerError(ctx: ServerContext, req: IncomingMessage, res: Server
 /** The kind of route a target matched, for logs (never the raw target: it is client input). */
 function routeName(target: string | undefined): string {
   return parseRoute(target ?? "/")?.kind ?? "none";
-}
-
-/** Waits for `promise`, but no longer than `ms`. */
-function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    promise.then(done, done);
-  });
 }

@@ -2,7 +2,8 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { finished } from "node:stream/promises";
-import { bodyChunks, declaredLength, HttpError } from "./http-io.js";
+import { bodyChunks, declaredLength } from "@sandkit/core/server-kit";
+import { HttpError } from "./http-io.js";
 
 /** Limits applied while an execute body is read. */
 export interface FormLimits {

@@ -1,7 +1,8 @@
 import { createCallContext, type SandboxConnectionV1 } from "@sandkit/core";
+import { sendJson } from "@sandkit/core/server-kit";
 import { describe, type RequestContext, type ServerContext } from "./context.js";
 import { CpuUsage, frequencies, loadPerCpu, logicalCpus, memory, physicalCores, processCount, storageOf, swap } from "./host-facts.js";
-import { HttpError, sendJson } from "./http-io.js";
+import { HttpError } from "./http-io.js";
 
 /** The version this server reports as `host.sandbox_version`: the upstream version whose protocol it speaks. */
 export const SANDBOX_VERSION = "3.0.3";

@@ -12,16 +12,15 @@ import {
   type SandboxConnectionV1,
   UnsafeArchiveError,
 } from "@sandkit/core";
+import { copyStagingIntoSandbox, openSandboxArchive, sendJson } from "@sandkit/core/server-kit";
 import { describe, type RequestContext, type ServerContext } from "./context.js";
 import type { StoredEnvironment } from "./environment-store.js";
 import { checkConfig, type ExecuteConfig, parseConfigObject } from "./execute-config.js";
 import { readExecuteForm } from "./form-body.js";
-import { HttpError, sendJson } from "./http-io.js";
+import { HttpError } from "./http-io.js";
 import { pythonRepr } from "./python-format.js";
 import { tolerateRootEntry } from "./root-entry.js";
 import { runChain, type ExecutionEntry } from "./run-chain.js";
-import { openDownload } from "./sandbox-archive.js";
-import { copyStagingIntoSandbox } from "./staging-copy.js";
 
 /** The response of `POST /execute/` (§6). */
 export interface ExecuteResponseBody {
@@ -197,7 +196,7 @@ async function readResult(ctx: ServerContext, connection: SandboxConnectionV1, p
 async function save(ctx: ServerContext, connection: SandboxConnectionV1, workdir: string, dir: string, call: CallContextV1): Promise<StoredEnvironment> {
   const { options } = ctx;
   const unpackSaved = async (source: SandboxConnectionV1): Promise<void> => {
-    const download = await openDownload(source, workdir, { maxFileBytes: options.maxExtractedBytes, maxEntries: options.maxEntries }, call);
+    const download = await openSandboxArchive(source, workdir, { maxFileBytes: options.maxExtractedBytes, maxEntries: options.maxEntries, operation: "save" }, call);
     await extractArchive(download, dir, {
       maxBytes: options.maxExtractedBytes,
       maxEntryBytes: options.maxExtractedBytes,

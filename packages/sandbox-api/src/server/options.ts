@@ -1,13 +1,10 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LocalBackendOptions, type SandboxBackendV1, ValidationError } from "@sandkit/core";
+import { optionChecks, type ServerLogger } from "@sandkit/core/server-kit";
 
 /** Where the server reports what clients cannot see: failures, expiries. */
-export interface SandboxApiServerLogger {
-  info?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  error?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-}
+export type SandboxApiServerLogger = ServerLogger;
 
 /** Options of `createSandboxApiServer`. Every one has a default. */
 export interface SandboxApiServerOptions {
@@ -77,6 +74,8 @@ export interface ResolvedServerOptions {
   readonly logger: SandboxApiServerLogger;
 }
 
+const { invalid, nonEmptyString, integer, logger } = optionChecks("createSandboxApiServer");
+
 const MiB = 1024 * 1024;
 
 /** Checks the options and fills in the defaults; `ValidationError` names the first bad field. */
@@ -104,26 +103,3 @@ export function resolveServerOptions(options: SandboxApiServerOptions): Resolved
 /** The default environments directory prefix, under the OS temp dir. */
 export const DEFAULT_ENVIRONMENTS_PREFIX = join(tmpdir(), "sandkit-sandbox-api-envs-");
 
-function invalid(message: string, field: string): ValidationError {
-  return new ValidationError(message, { field, operation: "createSandboxApiServer" });
-}
-
-function nonEmptyString(value: unknown, fallback: string, field: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || value.length === 0 || value.includes("\0")) throw invalid(`${field} must be a non-empty string`, field);
-  return value;
-}
-
-function integer(value: unknown, fallback: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(`${field} must be a whole number from ${min} to ${max}`, field);
-  }
-  return value;
-}
-
-function logger(value: SandboxApiServerLogger | undefined): SandboxApiServerLogger {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null) throw invalid("logger must be an object with info, warn and error methods", "logger");
-  return value;
-}

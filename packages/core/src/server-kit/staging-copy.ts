@@ -1,7 +1,9 @@
 import { createReadStream } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { type CallContextV1, packDirectory, type SandboxConnectionV1, SandboxError } from "@sandkit/core";
+import { packDirectory } from "../archive/index.js";
+import { SandboxError } from "../errors/index.js";
+import type { CallContextV1, SandboxConnectionV1 } from "../spec/v1/index.js";
 
 /** Output kept from the `ln` that makes a link on backends without native archives. */
 const LINK_OUTPUT_BYTES = 4096;
@@ -53,7 +55,7 @@ export async function copyStagingIntoSandbox(connection: SandboxConnectionV1, st
 
 /** Replaces whatever non-directory is at `path` with a symbolic link to `target`, with `ln -s` run in its directory. */
 async function makeLink(connection: SandboxConnectionV1, path: string, target: string, call: CallContextV1): Promise<void> {
-  await connection.files!.remove(path, { recursive: false }, call);
+  await connection.files?.remove(path, { recursive: false }, call);
   const result = await connection.exec(
     {
       argv: ["ln", "-s", "--", target, posix.basename(path)],

@@ -1,22 +1,23 @@
 import { pipeline, Readable } from "node:stream";
 import { createGzip } from "node:zlib";
-import {
-  type ArchiveEntry,
-  type CallContextV1,
-  type FileEntryV1,
-  FileNotFoundError,
-  packEntries,
-  type SandboxConnectionV1,
-  type SandboxFilesV1,
-  SandboxError,
-} from "@sandkit/core";
+import { type ArchiveEntry, packEntries } from "../archive/index.js";
+import { FileNotFoundError, SandboxError } from "../errors/index.js";
+import type { CallContextV1, FileEntryV1, SandboxConnectionV1, SandboxFilesV1 } from "../spec/v1/index.js";
 
-/** Limits of one download. */
-export interface DownloadLimits {
+/** How {@link openSandboxArchive} packs one sandbox directory. */
+export interface SandboxArchiveOptions {
   /** Largest file read whole on backends without `downloadArchive`. */
   readonly maxFileBytes: number;
   /** Most entries in the archive. */
   readonly maxEntries: number;
+  /** The operation named in errors, e.g. `"download"` or `"save"`. */
+  readonly operation: string;
+  /**
+   * What to do, on backends without `downloadArchive`, with a symbolic link whose target leads
+   * out of the archived directory: `"omit"` (default) leaves it out, as it would mean nothing
+   * elsewhere and safe extraction refuses it; `"keep"` archives it as it is.
+   */
+  readonly outsideLinks?: "omit" | "keep";
 }
 
 /** gzip level of the archives this server makes: fast, since they mostly cross loopback or a LAN. */
@@ -37,10 +38,10 @@ const READLINK_TIMEOUT_MS = 30_000;
  *   files are left out, and so are entries that vanish during the walk. Names are relative to
  *   `src` without a `./` prefix.
  */
-export async function openDownload(connection: SandboxConnectionV1, src: string, limits: DownloadLimits, call: CallContextV1): Promise<Readable> {
+export async function openSandboxArchive(connection: SandboxConnectionV1, src: string, limits: SandboxArchiveOptions, call: CallContextV1): Promise<Readable> {
   const files = connection.files;
   if (files === undefined) {
-    throw new SandboxError("this backend has no file operations", { operation: "download" }, "FILES_UNSUPPORTED");
+    throw new SandboxError("this backend has no file operations", { operation: limits.operation }, "FILES_UNSUPPORTED");
   }
   if (files.downloadArchive !== undefined) {
     return gzipped(await files.downloadArchive(src, call));
@@ -51,7 +52,7 @@ export async function openDownload(connection: SandboxConnectionV1, src: string,
     gzipLevel: GZIP_LEVEL,
     maxEntries: limits.maxEntries,
     signal: call.signal,
-    operation: "download",
+    operation: limits.operation,
   });
 }
 
@@ -60,7 +61,7 @@ async function* walk(
   connection: SandboxConnectionV1,
   files: SandboxFilesV1,
   top: readonly FileEntryV1[],
-  limits: DownloadLimits,
+  limits: SandboxArchiveOptions,
   call: CallContextV1,
 ): AsyncGenerator<ArchiveEntry> {
   const pending: { readonly prefix: string; readonly entries: readonly FileEntryV1[] }[] = [{ prefix: "", entries: top }];
@@ -87,7 +88,8 @@ async function* walk(
         }
         case "symlink": {
           const target = await readLink(connection, entry.path, call);
-          if (target !== undefined) yield { type: "symlink", path, linkTarget: target, mtime };
+          // A link that leads out of the directory is left out unless asked for: it would mean nothing elsewhere, and extraction refuses it.
+          if (target !== undefined && (limits.outsideLinks === "keep" || staysInside(path, target))) yield { type: "symlink", path, linkTarget: target, mtime };
           break;
         }
         default:
@@ -131,6 +133,7 @@ function gzipped(archive: AsyncIterable<Uint8Array>): Readable {
   return Readable.from(gzipChunks(archive), { objectMode: false });
 }
 
+/** The chunks of `archive`, gzip-compressed unless they already are. */
 async function* gzipChunks(archive: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const iterator = archive[Symbol.asyncIterator]();
   let finished = false;
@@ -165,4 +168,20 @@ async function* gzipChunks(archive: AsyncIterable<Uint8Array>): AsyncGenerator<U
   } finally {
     if (!finished) await Promise.resolve(iterator.return?.()).catch(() => undefined);
   }
+}
+
+/** Whether the link at relative `path` with `target` resolves (lexically) inside the archive root. */
+export function staysInside(path: string, target: string): boolean {
+  if (target.startsWith("/")) return false;
+  let depth = path.split("/").length - 1;
+  for (const segment of target.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") {
+      depth -= 1;
+      if (depth < 0) return false;
+    } else {
+      depth += 1;
+    }
+  }
+  return true;
 }
