@@ -41,25 +41,25 @@ function recordingConnection(lnExit = 0): { connection: SandboxConnectionV1; cal
 describe("copyStagingIntoSandbox", () => {
   it("copies directories, files with their mode, and links last through ln -s", async () => {
     const { connection, calls } = recordingConnection();
-    await copyStagingIntoSandbox(connection, staging, "/work/dest", call);
+    await copyStagingIntoSandbox(connection, staging, "/box/dest", call);
     expect(calls).toEqual([
-      "mkdir /work/dest",
-      "mkdir /work/dest/dir",
-      'write /work/dest/dir/run.sh 750 "echo hi\\n"',
-      "remove /work/dest/link",
-      "exec /work/dest ln -s -- dir/run.sh link",
+      "mkdir /box/dest",
+      "mkdir /box/dest/dir",
+      'write /box/dest/dir/run.sh 750 "echo hi\\n"',
+      "remove /box/dest/link",
+      "exec /box/dest ln -s -- dir/run.sh link",
     ]);
   });
 
   it("fails with LINK_FAILED when ln fails", async () => {
     const { connection } = recordingConnection(1);
-    const error: unknown = await copyStagingIntoSandbox(connection, staging, "/work/dest", call).catch((caught: unknown) => caught);
+    const error: unknown = await copyStagingIntoSandbox(connection, staging, "/box/dest", call).catch((caught: unknown) => caught);
     expect(SandboxError.isInstance(error) && error.code).toBe("LINK_FAILED");
   });
 
   it("fails with FILES_UNSUPPORTED on a backend without file operations", async () => {
     const connection = { exec: async () => ({}) } as unknown as SandboxConnectionV1;
-    const error: unknown = await copyStagingIntoSandbox(connection, staging, "/work/dest", call).catch((caught: unknown) => caught);
+    const error: unknown = await copyStagingIntoSandbox(connection, staging, "/box/dest", call).catch((caught: unknown) => caught);
     expect(SandboxError.isInstance(error) && error.code).toBe("FILES_UNSUPPORTED");
   });
 });
