@@ -21,6 +21,7 @@ export type {
 } from "./backends/backend-options.js";
 export type { BackendModule } from "./backends/backend-module.js";
 export { KNOWN_BACKENDS, KNOWN_BACKEND_NAMES } from "./backends/known-backends.js";
+export { adapterOptionChecks, firstEnv, type AdapterOptionChecks, type OptionCheck } from "./backends/adapter-options.js";
 export { Secret } from "./secret.js";
 export { redactSecrets } from "./internal/redact.js";
 export { createCallContext, throwIfAborted, type OwnedCallContext } from "./internal/call-context.js";

@@ -1,4 +1,4 @@
-import { type RemoteBackendOptions, type RetryOptions, Secret, ValidationError } from "@sandkit/core";
+import { adapterOptionChecks, firstEnv, type OptionCheck, type RemoteBackendOptions, type RetryOptions, Secret, ValidationError } from "@sandkit/core";
 import type { Dispatcher } from "undici";
 import {
   BACKEND_NAME,
@@ -95,22 +95,10 @@ export interface ResolvedMicrosandboxOptions {
 
 const OPERATION = "configure";
 
-function invalid(message: string, field: string): ValidationError {
-  return new ValidationError(message, { field, backend: BACKEND_NAME, operation: OPERATION });
-}
+type Check = OptionCheck;
 
-type Check = (value: unknown, field: string) => void;
-
-const positiveMs: Check = (value, field) => {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw invalid(`${field} must be a positive number of milliseconds`, field);
-};
-const positiveInt: Check = (value, field) => {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) throw invalid(`${field} must be a positive integer`, field);
-};
-const singleLine: Check = (value, field) => {
-  if (typeof value !== "string" || value === "" || /[\0\r\n]/.test(value)) throw invalid(`${field} must be a non-empty single-line string`, field);
-};
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const CHECK = adapterOptionChecks(BACKEND_NAME);
+const { invalid, positiveMs, positiveInt, singleLine } = CHECK;
 
 const CHECKS: Readonly<Record<keyof MicrosandboxOptions, Check>> = {
   url: singleLine,
@@ -129,13 +117,7 @@ const CHECKS: Readonly<Record<keyof MicrosandboxOptions, Check>> = {
   },
   cpus: (value, field) => checkCpus(value, field, OPERATION),
   startTimeoutMs: positiveMs,
-  headers: (value, field) => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(`${field} must be an object`, field);
-    for (const [name, header] of Object.entries(value as Record<string, unknown>)) {
-      if (!HEADER_NAME.test(name)) throw invalid(`${field} has an invalid header name ${JSON.stringify(name)}`, field);
-      if (typeof header !== "string" || /[\0\r\n]/.test(header)) throw invalid(`${field}.${name} must be a single-line string`, field);
-    }
-  },
+  headers: CHECK.headers,
   dispatcher: (value, field) => {
     if (typeof value !== "object" || value === null || typeof (value as { dispatch?: unknown }).dispatch !== "function") {
       throw invalid(`${field} must be an undici Dispatcher`, field);
@@ -188,26 +170,9 @@ export function checkCpus(value: unknown, field: string, operation: string): num
   return value;
 }
 
-function firstEnv(env: Readonly<Record<string, string | undefined>>, names: readonly string[]): { name: string; value: string } | undefined {
-  for (const name of names) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== "") return { name, value: value.trim() };
-  }
-  return undefined;
-}
-
 /** Parses the base URL and drops trailing slashes, so that paths join without `//` (upstream concatenates). */
 export function normaliseUrl(value: string, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalid(`${field} is not a valid URL`, field);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw invalid(`${field} must be an http: or https: URL, got ${url.protocol}`, field);
-  if (url.search !== "" || url.hash !== "") throw invalid(`${field} must not have a query or a fragment`, field);
-  // Kept as given apart from the trailing slashes: credentials in it become Basic auth in the transport.
-  return value.replace(/\/+$/, "");
+  return CHECK.baseUrl(value, field);
 }
 
 /**
@@ -217,13 +182,7 @@ export function normaliseUrl(value: string, field: string): string {
  */
 export function resolveOptions(options: MicrosandboxOptions, env: Readonly<Record<string, string | undefined>> = {}): ResolvedMicrosandboxOptions {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalid("the microsandbox backend's options must be an object", "options");
-  for (const [key, value] of Object.entries(options)) {
-    const check = (CHECKS as Readonly<Record<string, Check>>)[key];
-    if (check === undefined) {
-      throw invalid(`unknown option ${JSON.stringify(key)} for the microsandbox backend; known: ${Object.keys(CHECKS).join(", ")}`, key);
-    }
-    if (value !== undefined) check(value, key);
-  }
+  CHECK.known(options, CHECKS);
   const envUrl = firstEnv(env, MICROSANDBOX_ENV.url);
   const url =
     options.url !== undefined ? normaliseUrl(options.url, "url") : envUrl !== undefined ? normaliseUrl(envUrl.value, envUrl.name) : DEFAULT_URL;

@@ -1,4 +1,7 @@
 import {
+  adapterOptionChecks,
+  firstEnv,
+  type OptionCheck,
   type RemoteBackendOptions,
   type RetryOptions,
   Secret,
@@ -112,50 +115,21 @@ export interface ResolvedNoxRunnerOptions {
 
 const OPERATION = "configure";
 
-function invalid(message: string, field: string): ValidationError {
-  return new ValidationError(message, { field, backend: BACKEND_NAME, operation: OPERATION });
-}
+type Check = OptionCheck;
 
-type Check = (value: unknown, field: string) => void;
-
-const positiveMs: Check = (value, field) => {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw invalid(`${field} must be a positive number of milliseconds`, field);
-};
-const positiveInt: Check = (value, field) => {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) throw invalid(`${field} must be a positive integer`, field);
-};
-const nonEmptyString: Check = (value, field) => {
-  if (typeof value !== "string" || value === "" || /[\0\r\n]/.test(value)) throw invalid(`${field} must be a non-empty single-line string`, field);
-};
+const CHECK = adapterOptionChecks(BACKEND_NAME);
+const { invalid, positiveMs, positiveInt, secret, object: objectOf } = CHECK;
+const nonEmptyString = CHECK.singleLine;
 const quantity: Check = (value, field) => {
   checkQuantity(value, field, OPERATION);
 };
-const secret: Check = (value, field) => {
-  if (!(value instanceof Secret) && (typeof value !== "string" || value === "" || /[\0\r\n]/.test(value))) {
-    throw invalid(`${field} must be a non-empty single-line string or a Secret`, field);
-  }
-};
-const objectOf: Check = (value, field) => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(`${field} must be an object`, field);
-};
-
-/** Header names an HTTP token allows. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const CHECKS: Readonly<Record<keyof NoxRunnerOptions, Check>> = {
   url: nonEmptyString,
   serviceKey: secret,
   apiKey: secret,
-  serviceKeyHeader: (value, field) => {
-    if (typeof value !== "string" || !HEADER_NAME.test(value)) throw invalid(`${field} must be an HTTP header name`, field);
-  },
-  headers: (value, field) => {
-    objectOf(value, field);
-    for (const [name, header] of Object.entries(value as Record<string, unknown>)) {
-      if (!HEADER_NAME.test(name)) throw invalid(`${field} has an invalid header name ${JSON.stringify(name)}`, field);
-      if (typeof header !== "string" || /[\0\r\n]/.test(header)) throw invalid(`${field}.${name} must be a single-line string`, field);
-    }
-  },
+  serviceKeyHeader: CHECK.headerName,
+  headers: CHECK.headers,
   dispatcher: (value, field) => {
     if (typeof value !== "object" || value === null || typeof (value as { dispatch?: unknown }).dispatch !== "function") {
       throw invalid(`${field} must be an undici Dispatcher`, field);
@@ -186,27 +160,6 @@ const CHECKS: Readonly<Record<keyof NoxRunnerOptions, Check>> = {
   connections: positiveInt,
 };
 
-function firstEnv(env: Readonly<Record<string, string | undefined>>, names: readonly string[]): { name: string; value: string } | undefined {
-  for (const name of names) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== "") return { name, value: value.trim() };
-  }
-  return undefined;
-}
-
-function parseUrl(value: string, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalid(`${field} is not a valid URL`, field);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw invalid(`${field} must be an http: or https: URL, got ${url.protocol}`, field);
-  if (url.search !== "" || url.hash !== "") throw invalid(`${field} must not have a query or a fragment`, field);
-  // Kept as given (credentials included): the transport turns them into Basic auth and hides them.
-  return value;
-}
-
 /**
  * Validates options and fills in defaults, reading `env` for what is absent (see
  * {@link NOXRUNNER_ENV}). Unknown keys and values of the wrong type are a `ValidationError`
@@ -214,13 +167,7 @@ function parseUrl(value: string, field: string): string {
  */
 export function resolveOptions(options: NoxRunnerOptions, env: Readonly<Record<string, string | undefined>> = {}): ResolvedNoxRunnerOptions {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalid("the noxrunner backend's options must be an object", "options");
-  for (const [key, value] of Object.entries(options)) {
-    const check = (CHECKS as Readonly<Record<string, Check>>)[key];
-    if (check === undefined) {
-      throw invalid(`unknown option ${JSON.stringify(key)} for the noxrunner backend; known: ${Object.keys(CHECKS).join(", ")}`, key);
-    }
-    if (value !== undefined) check(value, key);
-  }
+  CHECK.known(options, CHECKS);
   // serviceKey wins over apiKey: createSandbox fills apiKey from SANDKIT_API_KEY by itself.
   const serviceKey = Secret.from(options.serviceKey);
   const apiKey = Secret.from(options.apiKey);
@@ -229,7 +176,7 @@ export function resolveOptions(options: NoxRunnerOptions, env: Readonly<Record<s
   if (rawUrl === undefined) {
     throw invalid(`the noxrunner backend needs a server URL: pass url, or set ${NOXRUNNER_ENV.url.join(" or ")}`, "url");
   }
-  const url = parseUrl(rawUrl, options.url === undefined ? envUrl!.name : "url");
+  const url = CHECK.baseUrl(rawUrl, options.url === undefined ? envUrl!.name : "url", { keepTrailingSlash: true });
   const envKey = firstEnv(env, NOXRUNNER_ENV.serviceKey);
   const execTimeoutSeconds = options.execTimeoutSeconds ?? DEFAULT_EXEC_TIMEOUT_SECONDS;
   const maxExecTimeoutSeconds = options.maxExecTimeoutSeconds ?? DEFAULT_MAX_EXEC_TIMEOUT_SECONDS;

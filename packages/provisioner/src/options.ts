@@ -1,4 +1,4 @@
-import { type RemoteBackendOptions, type RetryOptions, Secret, ValidationError } from "@sandkit/core";
+import { adapterOptionChecks, firstEnv, type OptionCheck, type RemoteBackendOptions, type RetryOptions, Secret, ValidationError } from "@sandkit/core";
 import type { Dispatcher } from "undici";
 import {
   BACKEND_NAME,
@@ -109,49 +109,23 @@ export interface ResolvedProvisionerOptions {
 
 const OPERATION = "configure";
 
-function invalid(message: string, field: string): ValidationError {
-  return new ValidationError(message, { field, backend: BACKEND_NAME, operation: OPERATION });
-}
+type Check = OptionCheck;
 
-type Check = (value: unknown, field: string) => void;
-
-const positiveMs: Check = (value, field) => {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw invalid(`${field} must be a positive number of milliseconds`, field);
-};
-const positiveInt: Check = (value, field) => {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) throw invalid(`${field} must be a positive integer`, field);
-};
-const nonEmptyString: Check = (value, field) => {
-  if (typeof value !== "string" || value === "" || /[\0\r\n]/.test(value)) throw invalid(`${field} must be a non-empty single-line string`, field);
-};
+const CHECK = adapterOptionChecks(BACKEND_NAME);
+const { invalid, positiveMs, positiveInt, object: objectOf, headers: headerMap } = CHECK;
+const nonEmptyString = CHECK.singleLine;
 const secret: Check = (value, field) => {
-  if (!(value instanceof Secret) && (typeof value !== "string" || value === "" || /[\0\r\n]/.test(value))) {
-    throw invalid(`${field} must be a non-empty single-line string or a Secret`, field);
-  }
+  CHECK.secret(value, field);
   if (typeof value === "string" && !/^[\x20-\x7e]+$/.test(value)) {
     // The provisioner compares keys with compare_digest on str, which raises (a 500) on non-ASCII text.
     throw invalid(`${field} must be printable ASCII (the provisioner answers 500 to other keys)`, field);
   }
-};
-const objectOf: Check = (value, field) => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(`${field} must be an object`, field);
 };
 const absolutePath: Check = (value, field) => {
   nonEmptyString(value, field);
   const path = value as string;
   if (!path.startsWith("/") || path.split("/").some((segment) => segment === "." || segment === "..")) {
     throw invalid(`${field} must be an absolute, normalised path`, field);
-  }
-};
-
-/** Header names an HTTP token allows. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-const headerMap: Check = (value, field) => {
-  objectOf(value, field);
-  for (const [name, header] of Object.entries(value as Record<string, unknown>)) {
-    if (!HEADER_NAME.test(name)) throw invalid(`${field} has an invalid header name ${JSON.stringify(name)}`, field);
-    if (typeof header !== "string" || /[\0\r\n]/.test(header)) throw invalid(`${field}.${name} must be a single-line string`, field);
   }
 };
 
@@ -206,25 +180,9 @@ const CHECKS: Readonly<Record<keyof ProvisionerOptions, Check>> = {
   connections: positiveInt,
 };
 
-function firstEnv(env: Readonly<Record<string, string | undefined>>, names: readonly string[]): { name: string; value: string } | undefined {
-  for (const name of names) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== "") return { name, value: value.trim() };
-  }
-  return undefined;
-}
-
 /** Checks an `http:`/`https:` URL without query or fragment; returns it without trailing slashes. */
 export function parseBaseUrl(value: string, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalid(`${field} is not a valid URL`, field);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw invalid(`${field} must be an http: or https: URL, got ${url.protocol}`, field);
-  if (url.search !== "" || url.hash !== "") throw invalid(`${field} must not have a query or a fragment`, field);
-  return value.replace(/\/+$/, "");
+  return CHECK.baseUrl(value, field);
 }
 
 /**
@@ -235,13 +193,7 @@ export function parseBaseUrl(value: string, field: string): string {
  */
 export function resolveOptions(options: ProvisionerOptions, env: Readonly<Record<string, string | undefined>> = {}): ResolvedProvisionerOptions {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalid("the provisioner backend's options must be an object", "options");
-  for (const [key, value] of Object.entries(options)) {
-    const check = (CHECKS as Readonly<Record<string, Check>>)[key];
-    if (check === undefined) {
-      throw invalid(`unknown option ${JSON.stringify(key)} for the provisioner backend; known: ${Object.keys(CHECKS).join(", ")}`, key);
-    }
-    if (value !== undefined) check(value, key);
-  }
+  CHECK.known(options, CHECKS);
   const envUrl = firstEnv(env, PROVISIONER_ENV.url);
   const rawUrl = options.url ?? envUrl?.value;
   if (rawUrl === undefined) throw invalid(`the provisioner backend needs the provisioner's URL: pass url, or set ${PROVISIONER_ENV.url.join(" or ")}`, "url");

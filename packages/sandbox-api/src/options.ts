@@ -1,4 +1,4 @@
-import { type RemoteBackendOptions, type RetryOptions, type Secret, ValidationError } from "@sandkit/core";
+import { adapterOptionChecks, type OptionCheck, type RemoteBackendOptions, type RetryOptions, type Secret, ValidationError } from "@sandkit/core";
 import type { Dispatcher } from "undici";
 import { BACKEND_NAME, DEFAULT_BUDGET_MS, DEFAULT_WORKDIR, ENVIRONMENT_ID_PATTERN } from "./constants.js";
 
@@ -70,34 +70,16 @@ export interface ResolvedSandboxApiOptions {
 
 const OPERATION = "configure";
 
-function invalid(message: string, field: string): ValidationError {
-  return new ValidationError(message, { field, backend: BACKEND_NAME, operation: OPERATION });
-}
+type Check = OptionCheck;
 
-type Check = (value: unknown, field: string) => void;
-
-const positiveMs: Check = (value, field) => {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw invalid(`${field} must be a positive number of milliseconds`, field);
-};
-const positiveInt: Check = (value, field) => {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) throw invalid(`${field} must be a positive integer`, field);
-};
-const objectOf: Check = (value, field) => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(`${field} must be an object`, field);
-};
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const CHECK = adapterOptionChecks(BACKEND_NAME);
+const { invalid, positiveMs, positiveInt, object: objectOf } = CHECK;
 
 const CHECKS: Readonly<Record<keyof SandboxApiOptions, Check>> = {
   url: (value, field) => {
     if (typeof value !== "string" || value === "") throw invalid(`${field} must be a non-empty string`, field);
   },
-  headers: (value, field) => {
-    objectOf(value, field);
-    for (const [name, header] of Object.entries(value as Record<string, unknown>)) {
-      if (!HEADER_NAME.test(name)) throw invalid(`${field} has an invalid header name ${JSON.stringify(name)}`, field);
-      if (typeof header !== "string" || /[\0\r\n]/.test(header)) throw invalid(`${field}.${name} must be a single-line string`, field);
-    }
-  },
+  headers: CHECK.headers,
   dispatcher: (value, field) => {
     if (typeof value !== "object" || value === null || typeof (value as { dispatch?: unknown }).dispatch !== "function") throw invalid(`${field} must be an undici Dispatcher`, field);
   },
@@ -121,18 +103,6 @@ const CHECKS: Readonly<Record<keyof SandboxApiOptions, Check>> = {
   apiKey: () => undefined,
 };
 
-function parseUrl(value: string, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalid(`${field} is not a valid URL`, field);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw invalid(`${field} must be an http: or https: URL, got ${url.protocol}`, field);
-  if (url.search !== "" || url.hash !== "") throw invalid(`${field} must not have a query or a fragment`, field);
-  return value.replace(/\/+$/, "");
-}
-
 /** Options objects made by {@link resolveOptions} (so a caller's look-alike object is still validated). */
 const RESOLVED = new WeakSet<object>();
 
@@ -148,11 +118,7 @@ export function isResolvedOptions(options: unknown): options is ResolvedSandboxA
  */
 export function resolveOptions(options: SandboxApiOptions, env: Readonly<Record<string, string | undefined>> = {}): ResolvedSandboxApiOptions {
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalid("the sandbox-api backend's options must be an object", "options");
-  for (const [key, value] of Object.entries(options)) {
-    const check = (CHECKS as Readonly<Record<string, Check>>)[key];
-    if (check === undefined) throw invalid(`unknown option ${JSON.stringify(key)} for the sandbox-api backend; known: ${Object.keys(CHECKS).join(", ")}`, key);
-    if (value !== undefined) check(value, key);
-  }
+  CHECK.known(options, CHECKS);
   let url = options.url;
   let field = "url";
   if (url === undefined) {
@@ -167,7 +133,7 @@ export function resolveOptions(options: SandboxApiOptions, env: Readonly<Record<
   }
   if (url === undefined) throw invalid(`the sandbox-api backend needs a server URL: pass url, or set ${SANDBOX_API_ENV.url.join(" or ")}`, "url");
   const resolved: ResolvedSandboxApiOptions = Object.freeze({
-    url: parseUrl(url, field),
+    url: CHECK.baseUrl(url, field),
     headers: { ...options.headers },
     dispatcher: options.dispatcher,
     budgetMs: options.budgetMs ?? DEFAULT_BUDGET_MS,
